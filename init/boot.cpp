@@ -1,0 +1,208 @@
+#include "boot.h"
+
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "device_wait.h"
+#include "execute.h"
+#include "failure.h"
+#include "log.h"
+#include "modules.h"
+#include "paths.h"
+#include "plan.h"
+#include "status.h"
+#include "switch_root.h"
+#include "sys.h"
+
+namespace strata {
+namespace {
+
+long now_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+// The kernel leaves us with nothing mounted but the initramfs.
+void mount_early_filesystems() {
+  struct M {
+    const char *src, *dir, *type;
+    unsigned long flags;
+    const char* data;
+  };
+  const M mounts[] = {{"devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755"},
+                      {"proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, ""},
+                      {"sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, ""},
+                      {"tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=10%"}};
+  for (const auto& m : mounts) {
+    (void)sys::mkdir_p(m.dir);
+    if (auto s = sys::mount(m.src, m.dir, m.type, m.flags, m.data); !s && s.error().err != EBUSY)
+      log::console("strata: " + s.error().message() + "\n");
+  }
+  log::use_kmsg();
+  // Without /dev/console in the initramfs the kernel gave us no stdio.
+  int fd = ::open("/dev/console", O_RDWR | O_NOCTTY);
+  if (fd >= 0) {
+    for (int i = 0; i < 3; i++)
+      if (fcntl(i, F_GETFD) < 0) ::dup2(fd, i);
+    if (fd > 2) ::close(fd);
+  }
+}
+
+struct Boot {
+  int argc;
+  char** argv;
+  LoadedConfig loaded;
+  std::set<std::string> breaks_done;
+  std::vector<StageTime> early_times;
+  int attempts = 0;
+
+  void maybe_break(const std::string& stage) {
+    if (!loaded.config.break_at.count(stage) || breaks_done.count(stage)) return;
+    breaks_done.insert(stage);
+    LOGN("break before stage '%s'", stage.c_str());
+    auto s = run_shell(paths::kRescueShell, "strata: strata.break=" + stage + ": shell before the '" + stage +
+                                                "' stage.\nstrata: exit the shell to continue the boot.");
+    if (!s) LOGE("cannot open the break shell: %s", s.error().message().c_str());
+    else LOGN("break shell exited; continuing with stage '%s'", stage.c_str());
+  }
+
+  void read_config() {
+    std::string cmdline;
+    if (auto c = sys::read_file("/proc/cmdline")) cmdline = *c;
+    std::string ini;
+    std::vector<Diagnostic> pre;
+    if (auto f = sys::read_file(paths::kConfig)) {
+      ini = *f;
+    } else {
+      pre.push_back({paths::kConfig, "cannot read the config (" + f.error().message() + "); using the built-in defaults"});
+    }
+    loaded = load_config(ini, paths::kConfig, strata_words(cmdline));
+    loaded.diagnostics.insert(loaded.diagnostics.begin(), pre.begin(), pre.end());
+    log::set_debug(loaded.config.debug);
+    for (const auto& d : loaded.diagnostics) {
+      LOGW("config: %s: %s", d.where.c_str(), d.message.c_str());
+      log::console("strata: warning: config: " + d.where + ": " + d.message + "\n");
+    }
+  }
+
+  // The kernel modules must be in before any device can appear.
+  void load_board_modules() {
+    maybe_break("modules");
+    long t0 = now_ms();
+    std::vector<std::string> errors;
+    std::vector<ModuleEntry> list;
+    if (auto text = sys::read_file(paths::kModuleList)) list = parse_module_list(*text, errors);
+    for (const auto& f : load_modules(list)) errors.push_back(f);
+    for (const auto& e : errors) LOGE("%s", e.c_str());
+    early_times.push_back({"modules", now_ms() - t0});
+    LOGI("stage modules: %zu modules, %zu problems, %ld ms", list.size(), errors.size(), now_ms() - t0);
+  }
+
+  // One attempt at the root. Returns only on failure, with why.
+  std::string attempt() {
+    attempts++;
+    maybe_break("devices");
+    long t0 = now_ms();
+    auto wanted = required_devices(loaded.config);
+    DeviceScan scan = wait_for_devices(wanted, loaded.config.device_timeout_ms);
+    std::vector<StageTime> times = early_times;
+    times.push_back({"devices", now_ms() - t0});
+    LOGI("stage devices: %zu block devices, %s, %d ms", scan.devices.size(), scan.timed_out ? "timed out" : "all found",
+         scan.waited_ms);
+
+    Facts facts{loaded.config, loaded.diagnostics, scan.devices, scan.timed_out, scan.waited_ms};
+    BootPlan plan = decide(facts);
+    for (const auto& line : split_lines(format_plan(plan))) LOGI("plan: %s", line.c_str());
+    if (!plan.fatal.empty()) return plan.fatal;
+
+    Executor ex;
+    ex.before_stage = [this](const std::string& s) { maybe_break(s); };
+    std::vector<std::string> warnings;
+    Status s = ex.mount_layers(plan);
+    if (s) s = ex.bind_paths(plan, warnings);
+    if (!s) {
+      ex.undo();
+      return s.error().message();
+    }
+    maybe_break("switch");
+    for (const auto& t : ex.times()) times.push_back(t);
+    for (const auto& t : times) LOGI("stage %s: %ld ms", t.stage.c_str(), t.ms);
+
+    BootReport report{&plan, times, warnings, ex.loop_device(), attempts};
+    if (auto w = sys::write_file(paths::kStatus, status_json(report)); !w) LOGW("status file: %s", w.error().message().c_str());
+    if (plan.degraded || !warnings.empty()) {
+      std::string text = "strata: DEGRADED BOOT:\n";
+      for (const auto& w : plan.warnings) text += "strata:   " + w + "\n";
+      for (const auto& w : warnings) text += "strata:   " + w + "\n";
+      log::console(text);
+    }
+
+    if (auto sw = switch_root(paths::kNewRoot); !sw) {
+      // Nothing of the initramfs was deleted (that only follows a successful move).
+      return "switch root: " + sw.error().message();
+    }
+    LOGN("root switched; exec %s", plan.init.c_str());
+    exec_init(plan.init);
+    return "no init could be started in the new root";
+  }
+
+  void exec_init(const std::string& init) {
+    std::vector<std::string> candidates = {init, "/sbin/init", "/etc/init", "/bin/init", "/bin/sh"};
+    std::vector<char*> args;
+    for (const auto& c : candidates) {
+      args.clear();
+      args.push_back(const_cast<char*>(c.c_str()));
+      for (int i = 1; i < argc; i++) args.push_back(argv[i]);  // the kernel's words for init
+      args.push_back(nullptr);
+      ::execv(c.c_str(), args.data());
+      LOGE("exec %s: %s", c.c_str(), strerror(errno));
+      log::console("strata: cannot exec " + c + ": " + strerror(errno) + "\n");
+    }
+  }
+
+  static std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      out.push_back(text.substr(start, end - start));
+      start = end + 1;
+    }
+    return out;
+  }
+
+  [[noreturn]] void run() {
+    mount_early_filesystems();
+    LOGN("strata-init starting");
+    read_config();
+    load_board_modules();
+    for (;;) {
+      std::string why = attempt();
+      LOGE("boot failed: %s", why.c_str());
+      std::string banner = "strata: BOOT FAILED (attempt " + std::to_string(attempts) + "): " + why;
+      if (loaded.config.on_failure == FailurePolicy::kRescue) {
+        auto s = run_shell(paths::kRescueShell,
+                           banner + "\nstrata: policy rescue: a shell follows. Exit it to try the boot again.");
+        if (s) continue;
+        LOGE("no rescue shell (%s); rebooting instead", s.error().message().c_str());
+      }
+      reboot_after(loaded.config.reboot_delay_s, banner);
+    }
+  }
+};
+
+}  // namespace
+
+void run_pid1(int argc, char** argv) {
+  Boot boot{argc, argv, {}, {}, {}, 0};
+  boot.run();
+}
+
+}  // namespace strata

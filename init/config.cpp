@@ -1,0 +1,273 @@
+#include "config.h"
+
+#include "device_spec.h"
+
+#include <ini.h>
+
+#include <charconv>
+#include <functional>
+#include <optional>
+
+namespace strata {
+namespace {
+
+// A setter returns nullopt when the value was taken, else why it was not.
+using Setter = std::function<std::optional<std::string>(Config&, const std::string&)>;
+
+struct Key {
+  const char* section;
+  const char* name;
+  const char* default_text;
+  const char* help;
+  Setter set;
+};
+
+std::optional<std::string> parse_int(const std::string& v, long lo, long hi, long& out) {
+  long n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || p != v.data() + v.size()) return "not a whole number";
+  if (n < lo || n > hi) return "out of range " + std::to_string(lo) + ".." + std::to_string(hi);
+  out = n;
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_bool(const std::string& v, bool& out) {
+  if (v == "1" || v == "yes" || v == "true" || v == "on") return out = true, std::nullopt;
+  if (v == "0" || v == "no" || v == "false" || v == "off") return out = false, std::nullopt;
+  return "not a boolean (yes/no, true/false, on/off, 1/0)";
+}
+
+std::vector<std::string> split_list(const std::string& v) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : v) {
+    if (c == ' ' || c == ',' || c == '\t') {
+      if (!cur.empty()) out.push_back(std::move(cur));
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) out.push_back(std::move(cur));
+  return out;
+}
+
+// tmpfs size=: a number with an optional k/m/g suffix, or a percentage of RAM.
+bool valid_tmpfs_size(const std::string& v) {
+  if (v.empty()) return false;
+  size_t digits = 0;
+  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') digits++;
+  if (digits == 0) return false;
+  std::string rest = v.substr(digits);
+  if (rest == "%") return std::stol(v.substr(0, digits)) > 0 && std::stol(v.substr(0, digits)) <= 100;
+  return rest.empty() || rest == "k" || rest == "m" || rest == "g" || rest == "K" || rest == "M" || rest == "G";
+}
+
+bool valid_fstype(const std::string& v) { return v == "auto" || v == "squashfs" || v == "erofs" || v == "ext4"; }
+
+bool valid_abs_path(const std::string& v) {
+  return !v.empty() && v[0] == '/' && v.find("/../") == std::string::npos && v.find('\0') == std::string::npos &&
+         (v.size() < 3 || v.compare(v.size() - 3, 3, "/..") != 0);
+}
+
+const std::vector<Key>& keys() {
+  static const std::vector<Key> k = {
+      {"boot", "init", "/sbin/init", "the real init, exec'd in the new root with the kernel's arguments",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (!valid_abs_path(v)) return "not an absolute path";
+         c.init = v;
+         return std::nullopt;
+       }},
+      {"boot", "on_failure", "rescue", "when the root cannot be mounted or switched to: rescue (shell) or reboot",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v == "rescue") c.on_failure = FailurePolicy::kRescue;
+         else if (v == "reboot") c.on_failure = FailurePolicy::kReboot;
+         else return "not one of: rescue, reboot";
+         return std::nullopt;
+       }},
+      {"boot", "reboot_delay", "10", "seconds of visible countdown before a reboot on failure (0..3600)",
+       [](Config& c, const std::string& v) {
+         long n;
+         auto e = parse_int(v, 0, 3600, n);
+         if (!e) c.reboot_delay_s = static_cast<int>(n);
+         return e;
+       }},
+      {"boot", "device_timeout_ms", "10000", "how long to wait for the devices the boot needs (0..600000)",
+       [](Config& c, const std::string& v) {
+         long n;
+         auto e = parse_int(v, 0, 600000, n);
+         if (!e) c.device_timeout_ms = static_cast<int>(n);
+         return e;
+       }},
+      {"root", "source", "PARTLABEL=root-a", "the lower layer's device: LABEL=, UUID=, PARTUUID=, PARTLABEL= or /dev/...",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (!parse_device_spec(v)) return "not LABEL=, UUID=, PARTUUID=, PARTLABEL= or a /dev/ path";
+         c.root_source = v;
+         return std::nullopt;
+       }},
+      {"root", "fstype", "auto", "filesystem of the source: auto (probed), squashfs, erofs, ext4",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (!valid_fstype(v)) return "not one of: auto, squashfs, erofs, ext4";
+         c.root_fstype = v;
+         return std::nullopt;
+       }},
+      {"root", "image", "", "an image file on the source to attach to a loop device as the lower (empty: none)",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (!v.empty() && !valid_abs_path(v)) return "not an absolute path inside the source filesystem";
+         c.root_image = v;
+         return std::nullopt;
+       }},
+      {"root", "image_fstype", "auto", "filesystem inside the image file: auto (probed), squashfs, erofs, ext4",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (!valid_fstype(v)) return "not one of: auto, squashfs, erofs, ext4";
+         c.root_image_fstype = v;
+         return std::nullopt;
+       }},
+      {"upper", "mode", "tmpfs", "the writable layer: tmpfs (lost at reboot) or none (lower alone, read-only)",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v == "tmpfs") c.upper_mode = UpperMode::kTmpfs;
+         else if (v == "none") c.upper_mode = UpperMode::kNone;
+         else return "not one of: tmpfs, none";
+         return std::nullopt;
+       }},
+      {"upper", "size", "50%", "tmpfs size: bytes with k/m/g suffix, or a percentage of RAM",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (!valid_tmpfs_size(v)) return "not a size (N, Nk, Nm, Ng or 1..100%)";
+         c.upper_size = v;
+         return std::nullopt;
+       }},
+      {"upper", "inodes", "0", "tmpfs nr_inodes (0: the kernel's default)",
+       [](Config& c, const std::string& v) {
+         long n;
+         auto e = parse_int(v, 0, 1L << 40, n);
+         if (!e) c.upper_inodes = static_cast<uint64_t>(n);
+         return e;
+       }},
+      {"binds", "readonly", "", "paths bound read-only from the pristine lower into the new root (space or comma separated)",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         std::vector<std::string> paths;
+         for (auto& p : split_list(v)) {
+           if (!valid_abs_path(p) || p == "/") return "'" + p + "' is not an absolute path below /";
+           while (p.size() > 1 && p.back() == '/') p.pop_back();
+           paths.push_back(p);
+         }
+         c.readonly_binds = paths;
+         return std::nullopt;
+       }},
+      {"binds", "nosuid", "yes", "read-only binds ignore set-user-ID bits",
+       [](Config& c, const std::string& v) { return parse_bool(v, c.bind_nosuid); }},
+      {"binds", "nodev", "yes", "read-only binds ignore device nodes",
+       [](Config& c, const std::string& v) { return parse_bool(v, c.bind_nodev); }},
+      {"binds", "noexec", "no", "read-only binds refuse execution",
+       [](Config& c, const std::string& v) { return parse_bool(v, c.bind_noexec); }},
+  };
+  return k;
+}
+
+const Key* find_key(std::string_view section, std::string_view name) {
+  for (const auto& k : keys())
+    if (section == k.section && name == k.name) return &k;
+  return nullptr;
+}
+
+void apply(LoadedConfig& out, const std::string& where, const std::string& section, const std::string& name,
+           const std::string& value) {
+  const Key* k = find_key(section, name);
+  if (!k) {
+    out.diagnostics.push_back({where, "unknown key [" + section + "] " + name + "; ignored"});
+    return;
+  }
+  const std::string id = section + "." + name;
+  if (!out.values.count(id)) out.values[id] = k->default_text;
+  Config before = out.config;
+  if (auto why = k->set(out.config, value)) {
+    out.config = before;  // a setter may have half-applied
+    const std::string& kept = out.values[id];
+    out.diagnostics.push_back({where, "[" + section + "] " + name + " = '" + value + "': " + *why + "; using '" +
+                                          kept + "'" + (kept == k->default_text ? " (the default)" : "") + " instead"});
+  } else {
+    out.values[id] = value;
+  }
+}
+
+// inih hands us lines through this reader so that we know the line number.
+struct Reader {
+  std::string_view text;
+  size_t pos = 0;
+  int line = 0;
+};
+
+char* read_line(char* buf, int size, void* stream) {
+  auto* r = static_cast<Reader*>(stream);
+  if (r->pos >= r->text.size() || size <= 1) return nullptr;
+  size_t end = r->text.find('\n', r->pos);
+  size_t stop = end == std::string_view::npos ? r->text.size() : end + 1;
+  size_t n = std::min(stop - r->pos, static_cast<size_t>(size - 1));
+  for (size_t i = 0; i < n; i++) buf[i] = r->text[r->pos + i] == '\0' ? ' ' : r->text[r->pos + i];
+  buf[n] = '\0';
+  r->pos += n;
+  if (n > 0 && buf[n - 1] == '\n') r->line++;
+  else if (r->pos >= r->text.size()) r->line++;
+  return buf;
+}
+
+struct ParseCtx {
+  LoadedConfig* out;
+  Reader* reader;
+  const std::string* file;
+};
+
+int on_value(void* user, const char* section, const char* name, const char* value) {
+  auto* ctx = static_cast<ParseCtx*>(user);
+  apply(*ctx->out, *ctx->file + ":" + std::to_string(ctx->reader->line), section, name, value ? value : "");
+  return 1;
+}
+
+}  // namespace
+
+LoadedConfig load_config(std::string_view ini_text, const std::string& file, const std::vector<CmdlineWord>& cmdline) {
+  LoadedConfig out;
+  Reader reader{ini_text};
+  ParseCtx ctx{&out, &reader, &file};
+  int err = ini_parse_stream(read_line, &reader, on_value, &ctx);
+  if (err > 0) {
+    out.diagnostics.push_back({file + ":" + std::to_string(err), "line is not 'key = value' or '[section]'; ignored"});
+  }
+  for (const auto& w : cmdline) {
+    const std::string where = "kernel command line (strata." + w.key + ")";
+    if (w.key == "debug") {
+      bool on = true;
+      if (w.has_value && parse_bool(w.value, on)) out.diagnostics.push_back({where, "not a boolean; debug stays off"});
+      else out.config.debug = on;
+      continue;
+    }
+    if (w.key == "break") {
+      for (const auto& s : split_list(w.has_value ? w.value : "switch")) {
+        bool known = false;
+        for (const char* st : kStages) known |= s == st;
+        if (known) out.config.break_at.insert(s);
+        else out.diagnostics.push_back({where, "unknown stage '" + s + "' (modules, devices, mount, binds, switch); no break there"});
+      }
+      continue;
+    }
+    auto dot = w.key.find('.');
+    if (dot == std::string::npos || !w.has_value) {
+      out.diagnostics.push_back({where, "not strata.<section>.<key>=<value>; ignored"});
+      continue;
+    }
+    apply(out, where, w.key.substr(0, dot), w.key.substr(dot + 1), w.value);
+  }
+  return out;
+}
+
+std::string describe_keys() {
+  std::string out;
+  for (const auto& k : keys())
+    out += std::string("[") + k.section + "] " + k.name + " = " + k.default_text + "    ; " + k.help + "\n";
+  return out;
+}
+
+const char* to_string(UpperMode m) { return m == UpperMode::kTmpfs ? "tmpfs" : "none"; }
+const char* to_string(FailurePolicy p) { return p == FailurePolicy::kRescue ? "rescue" : "reboot"; }
+
+}  // namespace strata

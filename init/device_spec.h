@@ -1,0 +1,36 @@
+// How a configuration names a block device (LABEL=, UUID=, PARTUUID=,
+// PARTLABEL= or a /dev path), and what probing reports about one.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace strata {
+
+struct BlockDevice {
+  std::string path;  // /dev/vda1
+  std::string type;  // filesystem type as libblkid names it: squashfs, ext4, ...
+  std::string label, uuid, partuuid, partlabel;
+  uint64_t size = 0;  // bytes
+};
+
+struct DeviceSpec {
+  enum Kind { kPath, kLabel, kUuid, kPartUuid, kPartLabel } kind = kPath;
+  std::string value;
+
+  std::string text() const;  // back to "PARTLABEL=root-a" form
+  bool matches(const BlockDevice& d) const;
+};
+
+// nullopt when the text is none of the accepted forms.
+std::optional<DeviceSpec> parse_device_spec(std::string_view text);
+
+const BlockDevice* find_device(const std::vector<BlockDevice>& devices, const DeviceSpec& spec);
+
+// One line per device, for the console when a device never appears.
+std::string describe_devices(const std::vector<BlockDevice>& devices);
+
+}  // namespace strata

@@ -1,0 +1,117 @@
+#include "device_wait.h"
+
+#include <cstring>
+#include <dirent.h>
+#include <linux/netlink.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <string>
+
+#include "log.h"
+#include "probe.h"
+#include "unique_fd.h"
+
+namespace strata {
+namespace {
+
+long now_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+bool all_found(const std::vector<DeviceSpec>& wanted, const std::vector<BlockDevice>& have) {
+  for (const auto& w : wanted)
+    if (!find_device(have, w)) return false;
+  return true;
+}
+
+void add_or_replace(std::vector<BlockDevice>& have, BlockDevice d) {
+  for (auto& h : have) {
+    if (h.path == d.path) {
+      h = std::move(d);
+      return;
+    }
+  }
+  have.push_back(std::move(d));
+}
+
+void probe_into(std::vector<BlockDevice>& have, const std::string& path) {
+  if (auto d = probe_device(path)) {
+    LOGD("probed %s: TYPE=%s LABEL=%s PARTLABEL=%s", d->path.c_str(), d->type.c_str(), d->label.c_str(), d->partlabel.c_str());
+    add_or_replace(have, std::move(*d));
+  }
+}
+
+// Subscribes to the kernel's uevents before the scan, so nothing is missed
+// between the two.
+UniqueFd open_uevent_socket() {
+  UniqueFd fd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT));
+  if (!fd.valid()) return fd;
+  sockaddr_nl addr{};
+  addr.nl_family = AF_NETLINK;
+  addr.nl_groups = 1;  // kernel events
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return UniqueFd();
+  int size = 1 << 20;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+  return fd;
+}
+
+// From one uevent message ("add@/devices/...\0ACTION=add\0SUBSYSTEM=block\0DEVNAME=vda1\0..."),
+// the device name when it is a block device being added or changed.
+std::string block_devname(const char* buf, size_t len) {
+  std::string action, subsystem, devname;
+  size_t i = 0;
+  while (i < len) {
+    std::string field(buf + i, strnlen(buf + i, len - i));
+    i += field.size() + 1;
+    if (field.rfind("ACTION=", 0) == 0) action = field.substr(7);
+    else if (field.rfind("SUBSYSTEM=", 0) == 0) subsystem = field.substr(10);
+    else if (field.rfind("DEVNAME=", 0) == 0) devname = field.substr(8);
+  }
+  if (subsystem != "block" || (action != "add" && action != "change")) return "";
+  return devname;
+}
+
+}  // namespace
+
+DeviceScan wait_for_devices(const std::vector<DeviceSpec>& wanted, int timeout_ms, const char* sys_block, const char* dev_dir) {
+  DeviceScan scan;
+  const long start = now_ms();
+  UniqueFd sock = open_uevent_socket();
+  if (!sock.valid()) LOGW("cannot listen for kernel uevents (%s); scanning only once", strerror(errno));
+
+  if (DIR* d = ::opendir(sys_block)) {
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      probe_into(scan.devices, std::string(dev_dir) + "/" + e->d_name);
+    }
+    ::closedir(d);
+  }
+
+  while (!all_found(wanted, scan.devices)) {
+    long left = timeout_ms - (now_ms() - start);
+    if (left <= 0 || !sock.valid()) {
+      scan.timed_out = true;
+      break;
+    }
+    pollfd pfd{sock.get(), POLLIN, 0};
+    int r = ::poll(&pfd, 1, static_cast<int>(left));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) continue;  // timeout: the loop condition ends it
+    char buf[8192];
+    for (;;) {
+      ssize_t n = ::recv(sock.get(), buf, sizeof buf - 1, 0);
+      if (n <= 0) break;
+      buf[n] = '\0';
+      std::string name = block_devname(buf, static_cast<size_t>(n));
+      if (!name.empty()) probe_into(scan.devices, std::string(dev_dir) + "/" + name);
+    }
+  }
+  scan.waited_ms = static_cast<int>(now_ms() - start);
+  return scan;
+}
+
+}  // namespace strata

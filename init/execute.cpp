@@ -1,0 +1,113 @@
+#include "execute.h"
+
+#include <sys/mount.h>
+#include <time.h>
+
+#include "log.h"
+#include "loop_device.h"
+#include "paths.h"
+#include "probe.h"
+#include "sys.h"
+
+namespace strata {
+namespace {
+long now_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+}  // namespace
+
+Status Executor::mount_tracked(const std::string& src, const std::string& target, const std::string& fstype,
+                               unsigned long flags, const std::string& data) {
+  if (auto s = sys::mount(src, target, fstype, flags, data); !s) return s;
+  mounted_.push_back(target);
+  return {};
+}
+
+void Executor::undo() {
+  for (auto it = mounted_.rbegin(); it != mounted_.rend(); ++it) {
+    if (auto s = sys::umount(*it, MNT_DETACH); !s) LOGW("undo: %s", s.error().message().c_str());
+  }
+  mounted_.clear();
+}
+
+Status Executor::mount_lower(const BootPlan& plan) {
+  const std::string lower = path(paths::kLower);
+  if (auto s = sys::mkdir_p(lower); !s) return s;
+  if (plan.image.empty()) return mount_tracked(plan.root_device, lower, plan.root_fstype, MS_RDONLY);
+
+  // The image file lives on a partition: mount that read-only, attach the image.
+  const std::string source = path(paths::kSource);
+  if (auto s = sys::mkdir_p(source); !s) return s;
+  if (auto s = mount_tracked(plan.root_device, source, plan.root_fstype, MS_RDONLY); !s) return s;
+  const std::string image = source + plan.image;
+  if (!sys::exists(image))
+    return plain_error("image file " + plan.image + " not found on " + plan.root_device + " (" + plan.root_spec + ")");
+  auto loop = attach_loop(image, path("/dev"));
+  if (!loop) return loop.error();
+  loop_device_ = loop->path;
+  std::string type = plan.image_fstype;
+  if (type.empty()) {
+    auto probed = probe_device(loop->path);
+    type = probed ? probed->type : "";
+    if (type.empty()) return plain_error("no filesystem found in image " + plan.image + " (" + loop->path + ")");
+  }
+  LOGI("image %s attached to %s (%s)", plan.image.c_str(), loop->path.c_str(), type.c_str());
+  return mount_tracked(loop->path, lower, type, MS_RDONLY);  // the mount now holds the loop device
+}
+
+Status Executor::mount_upper_and_overlay(const BootPlan& plan) {
+  const std::string newroot = path(paths::kNewRoot);
+  if (auto s = sys::mkdir_p(newroot); !s) return s;
+  if (plan.upper_mode == UpperMode::kNone) {
+    // The lower alone: a read-only bind of it is the new root.
+    return mount_tracked(path(paths::kLower), newroot, "", MS_BIND);
+  }
+  const std::string upperfs = path(paths::kUpperFs);
+  if (auto s = sys::mkdir_p(upperfs); !s) return s;
+  if (auto s = mount_tracked("tmpfs", upperfs, "tmpfs", MS_NOSUID | MS_NODEV, plan.tmpfs_options); !s) return s;
+  for (const char* d : {paths::kUpperDir, paths::kWorkDir})
+    if (auto s = sys::mkdir_p(path(d)); !s) return s;
+
+  const std::string opts = "lowerdir=" + path(paths::kLower) + ",upperdir=" + path(paths::kUpperDir) +
+                           ",workdir=" + path(paths::kWorkDir) + "," + plan.overlay_options;
+  if (auto s = mount_tracked("overlay", newroot, "overlay", 0, opts); !s) return s;
+  // Overlayfs goes read-only with only a log line when its work dir fails.
+  auto ro = sys::is_readonly(newroot);
+  if (!ro) return ro.error();
+  if (*ro) return plain_error("overlay on " + newroot + " came up read-only (work directory unusable?)");
+  return {};
+}
+
+Status Executor::mount_layers(const BootPlan& plan) {
+  long t0 = now_ms();
+  if (before_stage) before_stage("mount");
+  Status s = mount_lower(plan);
+  if (s) s = mount_upper_and_overlay(plan);
+  times_.push_back({"mount", now_ms() - t0});
+  return s;
+}
+
+Status Executor::bind_paths(const BootPlan& plan, std::vector<std::string>& warnings) {
+  if (before_stage) before_stage("binds");
+  long t0 = now_ms();
+  for (const auto& b : plan.binds) {
+    const std::string src = path(b.source);
+    const std::string dst = path(paths::kNewRoot) + b.path;
+    if (!sys::is_dir(src)) {
+      warnings.push_back("read-only bind " + b.path + ": not a directory in the root image; not bound");
+      LOGW("read-only bind %s: not a directory in the root image; not bound, boot goes on", b.path.c_str());
+      continue;
+    }
+    if (!sys::is_dir(dst)) {
+      if (auto s = sys::mkdir_p(dst); !s) return s;
+    }
+    if (auto s = sys::bind_readonly(src, dst, {b.nosuid, b.nodev, b.noexec}); !s) return s;
+    mounted_.push_back(dst);
+  }
+  times_.push_back({"binds", now_ms() - t0});
+  return {};
+}
+
+}  // namespace strata

@@ -1,0 +1,17 @@
+// Where things live while strata runs. Everything under /run/strata stays
+// reachable in the new root, because /run is moved there whole.
+#pragma once
+
+namespace strata::paths {
+inline constexpr const char* kConfig = "/etc/strata/strata.ini";
+inline constexpr const char* kModuleList = "/lib/modules/strata.load";
+inline constexpr const char* kNewRoot = "/newroot";
+inline constexpr const char* kRunStrata = "/run/strata";
+inline constexpr const char* kSource = "/run/strata/source";  // partition holding an image file
+inline constexpr const char* kLower = "/run/strata/lower";
+inline constexpr const char* kUpperFs = "/run/strata/upper";     // the filesystem of the upper layer
+inline constexpr const char* kUpperDir = "/run/strata/upper/data";
+inline constexpr const char* kWorkDir = "/run/strata/upper/work";
+inline constexpr const char* kStatus = "/run/strata/status";
+inline constexpr const char* kRescueShell = "/bin/sh";
+}  // namespace strata::paths

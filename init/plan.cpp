@@ -1,0 +1,113 @@
+#include "plan.h"
+
+#include "paths.h"
+
+namespace strata {
+namespace {
+
+bool supported_lower_type(const std::string& t) { return t == "squashfs" || t == "erofs" || t == "ext4"; }
+
+}  // namespace
+
+std::vector<DeviceSpec> required_devices(const Config& config) {
+  std::vector<DeviceSpec> out;
+  if (auto s = parse_device_spec(config.root_source)) out.push_back(*s);
+  return out;
+}
+
+BootPlan decide(const Facts& facts) {
+  const Config& c = facts.config;
+  BootPlan p;
+  p.init = c.init;
+  p.on_failure = c.on_failure;
+  p.reboot_delay_s = c.reboot_delay_s;
+  p.break_at = c.break_at;
+  p.debug = c.debug;
+  p.upper_mode = c.upper_mode;
+  p.root_spec = c.root_source;
+  p.image = c.root_image;
+
+  for (const auto& d : facts.diagnostics) {
+    p.warnings.push_back("config: " + d.where + ": " + d.message);
+    p.degraded = true;
+  }
+
+  // Lower: resolve the configured device among what was probed.
+  auto spec = parse_device_spec(c.root_source);
+  const BlockDevice* dev = spec ? find_device(facts.devices, *spec) : nullptr;
+  if (!dev) {
+    p.fatal = "root device " + c.root_source + " not found" +
+              (facts.device_wait_timed_out ? " after waiting " + std::to_string(facts.device_wait_ms) + " ms" : "") +
+              "; block devices seen:\n" + describe_devices(facts.devices);
+    return p;
+  }
+  p.root_device = dev->path;
+  const std::string& wanted = c.root_image.empty() ? c.root_fstype : std::string("auto");
+  p.root_fstype = wanted == "auto" ? dev->type : wanted;
+  if (p.root_fstype.empty()) {
+    p.fatal = "no filesystem found on " + dev->path + " (" + c.root_source + ")";
+    return p;
+  }
+  if (c.root_image.empty() && !supported_lower_type(p.root_fstype)) {
+    p.fatal = dev->path + " (" + c.root_source + ") holds " + p.root_fstype +
+              ", which strata does not use as a root image (squashfs, erofs, ext4); set [root] image to boot an image file on it";
+    return p;
+  }
+  if (c.root_fstype != "auto" && !dev->type.empty() && dev->type != c.root_fstype && c.root_image.empty()) {
+    p.warnings.push_back("root fstype is configured as " + c.root_fstype + " but " + dev->path + " probes as " +
+                         dev->type + "; mounting as " + c.root_fstype);
+  }
+  if (!c.root_image.empty()) p.image_fstype = c.root_image_fstype == "auto" ? "" : c.root_image_fstype;
+
+  // Upper.
+  if (c.upper_mode == UpperMode::kTmpfs) {
+    p.tmpfs_options = "mode=0755,size=" + c.upper_size;
+    if (c.upper_inodes) p.tmpfs_options += ",nr_inodes=" + std::to_string(c.upper_inodes);
+    // Options that keep a later swap of the lower defined (overlayfs.rst, "Changes to underlying filesystems").
+    p.overlay_options = "index=off,metacopy=off,redirect_dir=nofollow,xino=off";
+  }
+
+  for (const auto& path : c.readonly_binds) {
+    p.binds.push_back(BindPlan{path, std::string(paths::kLower) + path, c.bind_nosuid, c.bind_nodev, c.bind_noexec});
+  }
+  return p;
+}
+
+std::string format_plan(const BootPlan& p) {
+  std::string o;
+  if (!p.fatal.empty()) {
+    o += "FATAL: " + p.fatal + "\n";
+    o += std::string("on failure: ") + to_string(p.on_failure) +
+         (p.on_failure == FailurePolicy::kReboot ? " after " + std::to_string(p.reboot_delay_s) + " s" : "") + "\n";
+  } else {
+    o += "lower: " + p.root_device + " (" + p.root_spec + ") " + p.root_fstype + ", read-only, at " + paths::kLower + "\n";
+    if (!p.image.empty()) {
+      o += "  image file: " + p.image + " on the source, mounted at " + paths::kSource + ", attached read-only to a loop device, " +
+           (p.image_fstype.empty() ? std::string("type probed") : p.image_fstype) + "\n";
+    }
+    if (p.upper_mode == UpperMode::kTmpfs) {
+      o += std::string("upper: tmpfs (") + p.tmpfs_options + ") at " + paths::kUpperFs + "\n";
+      o += std::string("root: overlay (lowerdir=") + paths::kLower + ",upperdir=" + paths::kUpperDir + ",workdir=" +
+           paths::kWorkDir + "," + p.overlay_options + ") at " + paths::kNewRoot + "\n";
+    } else {
+      o += std::string("upper: none; root: the lower alone, read-only, at ") + paths::kNewRoot + "\n";
+    }
+    for (const auto& b : p.binds) {
+      o += "bind read-only: " + b.path + " from " + b.source + (b.nosuid ? " nosuid" : "") + (b.nodev ? " nodev" : "") +
+           (b.noexec ? " noexec" : "") + "\n";
+    }
+    o += "init: " + p.init + "\n";
+    o += std::string("on failure: ") + to_string(p.on_failure) + "\n";
+  }
+  if (!p.break_at.empty()) {
+    o += "break before:";
+    for (const auto& s : p.break_at) o += " " + s;
+    o += "\n";
+  }
+  if (p.debug) o += "debug: on\n";
+  for (const auto& w : p.warnings) o += "warning: " + w + "\n";
+  if (p.degraded) o += "degraded: yes\n";
+  return o;
+}
+
+}  // namespace strata

@@ -1,0 +1,65 @@
+// The decision: a pure function from facts (config, command line, probed
+// devices) to a boot plan. No I/O here, so it is unit-tested without root and
+// printed on the host with --plan.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "device_spec.h"
+
+namespace strata {
+
+struct Facts {
+  Config config;
+  std::vector<Diagnostic> diagnostics;  // from reading the config and command line
+  std::vector<BlockDevice> devices;     // what probing found
+  bool device_wait_timed_out = false;
+  int device_wait_ms = 0;
+};
+
+struct BindPlan {
+  std::string path;    // inside the new root
+  std::string source;  // the pristine lower's copy, under /run/strata/lower
+  bool nosuid = true, nodev = true, noexec = false;
+};
+
+struct BootPlan {
+  // When non-empty the root cannot be mounted: what is wrong, for the console.
+  std::string fatal;
+
+  // Lower layer.
+  std::string root_spec;      // as configured: PARTLABEL=root-a
+  std::string root_device;    // resolved: /dev/vda1
+  std::string root_fstype;    // squashfs, erofs, ext4 (image case: the source's type)
+  std::string image;          // image file on the source, "" for none
+  std::string image_fstype;   // "" means probe the loop device at mount time
+
+  UpperMode upper_mode = UpperMode::kTmpfs;
+  std::string tmpfs_options;    // data for the tmpfs upper mount
+  std::string overlay_options;  // overlay options besides the layer dirs
+
+  std::vector<BindPlan> binds;
+
+  std::string init;
+  FailurePolicy on_failure = FailurePolicy::kRescue;
+  int reboot_delay_s = 10;
+  std::set<std::string> break_at;
+  bool debug = false;
+
+  // Anything that made this boot differ from what was configured.
+  std::vector<std::string> warnings;
+  bool degraded = false;
+};
+
+// The devices the boot must wait for before it can decide.
+std::vector<DeviceSpec> required_devices(const Config& config);
+
+BootPlan decide(const Facts& facts);
+
+// Human-readable plan, as --plan prints it.
+std::string format_plan(const BootPlan& plan);
+
+}  // namespace strata

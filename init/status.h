@@ -1,0 +1,23 @@
+// /run/strata/status: what this boot did, as JSON, for `strata status` and
+// for people. Written just before the switch of root.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "execute.h"
+#include "plan.h"
+
+namespace strata {
+
+struct BootReport {
+  const BootPlan* plan = nullptr;
+  std::vector<StageTime> stages;
+  std::vector<std::string> warnings;  // beyond the plan's own
+  std::string loop_device;
+  int attempts = 1;
+};
+
+std::string status_json(const BootReport& report);
+
+}  // namespace strata

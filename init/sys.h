@@ -1,0 +1,41 @@
+// Thin syscall wrappers for the executor. Each returns a Result whose error
+// names the call, its arguments and errno; with strata.debug each call is
+// logged before it is made.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "result.h"
+#include "unique_fd.h"
+
+namespace strata::sys {
+
+Status mkdir_p(const std::string& path, mode_t mode = 0755);
+Status mount(const std::string& source, const std::string& target, const std::string& fstype, unsigned long flags,
+             const std::string& data = "");
+Status umount(const std::string& target, int flags = 0);
+Status move_mount(const std::string& from, const std::string& to);  // MS_MOVE
+Status make_private(const std::string& path);                       // MS_REC|MS_PRIVATE
+
+struct BindAttrs {
+  bool nosuid = true, nodev = true, noexec = false;
+};
+// Recursive read-only bind that is never writable, not even for an instant:
+// open_tree + mount_setattr + move_mount; the two-step legacy bind when the
+// kernel lacks the new API (ENOSYS).
+Status bind_readonly(const std::string& from, const std::string& to, BindAttrs attrs);
+// Only the legacy two-step, exposed so tests can exercise the fallback.
+Status bind_readonly_legacy(const std::string& from, const std::string& to, BindAttrs attrs);
+
+// True when the mount at path is read-only (statvfs ST_RDONLY).
+Result<bool> is_readonly(const std::string& path);
+
+Result<UniqueFd> open(const std::string& path, int flags, mode_t mode = 0);
+Result<std::string> read_file(const std::string& path, size_t limit = 1 << 20);
+Status write_file(const std::string& path, const std::string& data, mode_t mode = 0644);
+bool exists(const std::string& path);
+bool is_dir(const std::string& path);
+
+}  // namespace strata::sys

@@ -1,0 +1,14 @@
+# Cross build for aarch64: Debian's aarch64-linux-gnu g++; target libraries from the Debian
+# arm64 packages that toolchain/bootstrap.sh unpacked into build/sysroot/arm64.
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR aarch64)
+set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
+set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
+set(CMAKE_FIND_ROOT_PATH /usr/aarch64-linux-gnu)
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+set(STRATA_TRIPLET aarch64-linux-gnu)
+set(STRATA_SYSROOT ${CMAKE_CURRENT_LIST_DIR}/../build/sysroot/arm64)
+# Tests built for the target run under qemu-user.
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64-static;-L;/usr/aarch64-linux-gnu)

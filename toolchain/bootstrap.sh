@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Installs everything strata needs on a fresh Debian 12 machine (as root) and
+# prepares the per-architecture sysroots and kernels. Idempotent: a second run
+# only checks. Target packages are fetched with a private apt state and unpacked
+# (dpkg -x), never installed: foreign-architecture -dev installs break here.
+#
+#   toolchain/bootstrap.sh [ARCH...]     ARCH: arm64 armhf (default: both)
+#
+# Output: build/sysroot/<arch>/ (libraries, busybox, kernel, modules) and
+#         build/sysroot/<arch>/VERSIONS (what was fetched, for benchmarks).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cache=${STRATA_CACHE:-$top/build/sysroot}
+archs=("$@")
+[ ${#archs[@]} -gt 0 ] || archs=(arm64 armhf)
+
+die() { echo "bootstrap: error: $*" >&2; exit 1; }
+say() { echo "bootstrap: $*"; }
+
+host_packages=(
+  build-essential cmake ninja-build pkg-config clang clang-format
+  libclang-rt-dev python3 nlohmann-json3-dev file cpio kmod fdisk e2fsprogs
+  squashfs-tools erofs-utils busybox-static
+  cpputest libblkid-dev libinih-dev libsodium-dev
+  g++-aarch64-linux-gnu g++-arm-linux-gnueabihf
+  qemu-system-arm qemu-user-static
+)
+
+install_host_packages() {
+  local missing=()
+  for p in "${host_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && { say "host packages present"; return; }
+  [ "$(id -u)" -eq 0 ] || die "need root to install: ${missing[*]}"
+  say "installing host packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || die "apt-get update failed (is the Debian mirror reachable?)"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    die "apt-get install failed for: ${missing[*]}"
+}
+
+# Kernel flavour per Debian architecture.
+kernel_meta() { case $1 in arm64) echo linux-image-arm64 ;; armhf) echo linux-image-armmp ;; *) die "unknown arch $1" ;; esac; }
+
+target_packages=(libblkid-dev libblkid1 libinih-dev libinih1 libsodium-dev libsodium23 busybox-static
+  nlohmann-json3-dev)
+
+fetch_arch() {
+  local arch=$1 root=$cache/$1
+  local apt=$cache/apt-$arch
+  # The stamp records what was asked for, so adding a package refetches.
+  local want="${target_packages[*]}"
+  if [ -f "$root/.complete" ] && [ "$(cat "$root/.complete")" = "$want" ]; then
+    say "$arch sysroot present ($root)"; return
+  fi
+  mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$root"
+  local aptopts=(-o "APT::Architecture=$arch" -o "APT::Architectures=$arch"
+    -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
+    -o "Dir::State::Status=/dev/null" -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root" -qq)
+  say "$arch: reading the package index"
+  local ok=0
+  for try in 1 2 3; do
+    apt-get "${aptopts[@]}" update && { ok=1; break; }
+    say "$arch: index update failed (try $try), retrying"
+    sleep $((try * 2))
+  done
+  if [ $ok -ne 1 ]; then
+    # A suite mid-sync on the mirror (seen: bookworm-security armhf) fails the
+    # whole update although the main index arrived; go on with what we have.
+    ls "$apt"/lists/*_dists_bookworm_main_binary-"${arch}"_Packages* >/dev/null 2>&1 ||
+      die "$arch: cannot read the Debian package index (main suite missing)"
+    say "$arch: WARNING: some package indexes failed; using the ones that arrived (versions in $root/VERSIONS)"
+  fi
+
+  # Resolve the kernel metapackage to the real image package (newest version).
+  local meta kpkg
+  meta=$(kernel_meta "$arch")
+  kpkg=$(apt-cache "${aptopts[@]}" depends "$meta" 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+  [ -n "$kpkg" ] || die "$arch: cannot resolve $meta to a kernel package"
+
+  local dl=$apt/debs
+  rm -rf "$dl"; mkdir -p "$dl"
+  say "$arch: downloading ${target_packages[*]} $kpkg"
+  (cd "$dl" && apt-get "${aptopts[@]}" download "${target_packages[@]}" "$kpkg") ||
+    die "$arch: download failed"
+  rm -rf "$root"; mkdir -p "$root"
+  : >"$root/VERSIONS"
+  for deb in "$dl"/*.deb; do
+    dpkg -x "$deb" "$root" || die "$arch: cannot unpack $deb"
+    dpkg-deb -f "$deb" Package Version | paste -sd' ' >>"$root/VERSIONS"
+  done
+  # Normalise: the kernel as $root/boot/vmlinuz, modules under $root/lib/modules/<ver>.
+  local kver
+  kver=$(ls "$root/lib/modules" | head -n1)
+  [ -n "$kver" ] && [ -f "$root/boot/vmlinuz-$kver" ] || die "$arch: kernel package has no vmlinuz"
+  ln -sf "vmlinuz-$kver" "$root/boot/vmlinuz"
+  echo "$kver" >"$root/KERNEL_VERSION"
+  # modules.dep is made by depmod at install time, so make it here.
+  depmod -b "$root" "$kver" || die "$arch: depmod failed"
+  for lib in libblkid.a libinih.a libsodium.a; do
+    find "$root/usr/lib" -name "$lib" | grep -q . || die "$arch: $lib missing from the unpacked packages"
+  done
+  [ -x "$root/bin/busybox" ] || die "$arch: busybox-static did not unpack to bin/busybox"
+  echo "$want" >"$root/.complete"
+  say "$arch: ready (kernel $kver)"
+}
+
+install_host_packages
+for a in "${archs[@]}"; do fetch_arch "$a"; done
+say "done"
