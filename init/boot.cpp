@@ -44,6 +44,9 @@ void mount_early_filesystems() {
     if (auto s = sys::mount(m.src, m.dir, m.type, m.flags, m.data); !s && s.error().err != EBUSY)
       log::console("strata: " + s.error().message() + "\n");
   }
+  // Userspace writes to /dev/kmsg are rate-limited (10 per 5 s) unless
+  // printk.devkmsg is pinned on the command line; our log must not be lost.
+  (void)sys::write_file("/proc/sys/kernel/printk_devkmsg", "on\n");
   log::use_kmsg();
   // Without /dev/console in the initramfs the kernel gave us no stdio.
   int fd = ::open("/dev/console", O_RDWR | O_NOCTTY);

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Resolves a board's module list against an unpacked kernel's modules.dep,
+modules.softdep (pre:) and modules.alias, copies the modules into an initramfs
+staging tree and writes /lib/modules/strata.load: "<level> <path>" lines, where
+a module's level is one more than the highest level of what it needs. strata-init
+loads level by level, in parallel within a level, with no modprobe at boot.
+
+usage: modorder.py MODULES_DIR STAGING NAME...
+"""
+import os
+import shutil
+import sys
+
+
+def norm(name):
+    return name.replace("-", "_")
+
+
+def main():
+    moddir, staging, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+    deps, by_name = {}, {}
+    with open(os.path.join(moddir, "modules.dep")) as f:
+        for line in f:
+            path, _, rest = line.partition(":")
+            deps[path] = rest.split()
+            by_name[norm(os.path.basename(path)[:-3])] = path
+    builtin = set()
+    bpath = os.path.join(moddir, "modules.builtin")
+    if os.path.exists(bpath):
+        with open(bpath) as f:
+            builtin = {norm(os.path.basename(l.strip())[:-3]) for l in f if l.strip()}
+    aliases = {}
+    apath = os.path.join(moddir, "modules.alias")
+    if os.path.exists(apath):
+        with open(apath) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 3 and parts[0] == "alias":
+                    aliases.setdefault(parts[1], []).append(norm(parts[2]))
+    softpre = {}
+    spath = os.path.join(moddir, "modules.softdep")
+    if os.path.exists(spath):
+        with open(spath) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3 and parts[0] == "softdep" and "pre:" in parts:
+                    i = parts.index("pre:") + 1
+                    pre = []
+                    while i < len(parts) and not parts[i].endswith(":"):
+                        pre.append(parts[i])
+                        i += 1
+                    softpre[norm(parts[1])] = pre
+
+    def resolve(name):
+        """A module name or alias -> module path, or None when built in."""
+        n = norm(name)
+        if n in builtin:
+            return None
+        if n in by_name:
+            return by_name[n]
+        cands = [c for c in aliases.get(name, []) if c in by_name or c in builtin]
+        if any(c in builtin for c in cands):
+            return None
+        # Generic implementations run on every CPU; accelerated ones may not.
+        cands.sort(key=lambda c: (not c.endswith("_generic"), c))
+        if cands:
+            return by_name[cands[0]]
+        sys.exit(f"modorder: module '{name}' is neither a module nor built into this kernel ({moddir})")
+
+    level = {}
+
+    def visit(path, stack=()):
+        if path in level:
+            return level[path]
+        if path in stack:
+            sys.exit(f"modorder: dependency cycle at {path}")
+        need = list(deps[path])
+        for s in softpre.get(norm(os.path.basename(path)[:-3]), []):
+            p = resolve(s)
+            if p:
+                need.append(p)
+        lv = 0
+        for d in need:
+            lv = max(lv, visit(d, stack + (path,)) + 1)
+        level[path] = lv
+        return lv
+
+    for n in names:
+        p = resolve(n)
+        if p:
+            visit(p)
+        else:
+            print(f"modorder: {n} is built into the kernel", file=sys.stderr)
+
+    outdir = os.path.join(staging, "lib/modules")
+    os.makedirs(outdir, exist_ok=True)
+    lines = []
+    for path in sorted(level, key=lambda p: (level[p], p)):
+        dest = "/lib/modules/" + os.path.basename(path)
+        shutil.copyfile(os.path.join(moddir, path), staging + dest)
+        lines.append(f"{level[path]} {dest}")
+    with open(os.path.join(outdir, "strata.load"), "w") as f:
+        f.write("# level path (written by tools/modorder.py)\n" + "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
