@@ -5,7 +5,9 @@ import shutil
 import tempfile
 import unittest
 
-from machine import Machine, fresh_disk, out_dir
+import subprocess
+
+from machine import TOP, Machine, fresh_disk, out_dir
 
 BOARD = os.environ.get("STRATA_BOARD", "qemu-aarch64")
 
@@ -29,11 +31,19 @@ class BoardTest(unittest.TestCase):
     def disk(self, name="disk.img", source=None):
         return fresh_disk(self.board, self.tmp, name, source)
 
-    def boot(self, disk=None, words="", initrd=None, qemu_extra=""):
+    def boot(self, disk=None, words="", initrd=None, qemu_extra="", drives=()):
         log = os.path.join(self.tmp, f"console-{len(self.machines)}.log")
-        m = Machine(self.board, disk or self.disk(), words, initrd, log, qemu_extra).start()
+        m = Machine(self.board, disk or self.disk(), words, initrd, log, qemu_extra, drives).start()
         self.machines.append(m)
         return m
+
+    def tool(self, *args):
+        """Runs one of the project's host tools (tools/NAME ARGS...)."""
+        subprocess.run([os.path.join(TOP, "tools", args[0]), *args[1:]], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
 
     def out(self, name):
         return os.path.join(out_dir(self.board), name)

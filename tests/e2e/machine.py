@@ -20,8 +20,8 @@ class BootError(AssertionError):
 
 
 class Machine:
-    def __init__(self, board, disk, words="", initrd=None, log=None, qemu_extra=""):
-        self.board, self.disk, self.words = board, disk, words
+    def __init__(self, board, disk, words="", initrd=None, log=None, qemu_extra="", drives=()):
+        self.board, self.disk, self.words, self.drives = board, disk, words, list(drives)
         self.initrd, self.qemu_extra = initrd, qemu_extra
         self.log_path = log
         self.buf = ""
@@ -33,6 +33,8 @@ class Machine:
         cmd = [os.path.join(TOP, "tools", "run-qemu"), self.board, "--disk", self.disk]
         if self.initrd:
             cmd += ["--initrd", self.initrd]
+        for d in self.drives:
+            cmd += ["--drive", d]
         cmd += ["--"] + self.words.split()
         env = dict(os.environ, QEMU_EXTRA=self.qemu_extra)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -126,6 +128,11 @@ class Machine:
 
     def close(self):
         self.power_cut()
+        for f in (self.proc.stdin, self.proc.stdout) if self.proc else ():
+            try:
+                f.close()
+            except OSError:
+                pass
         if self.log:
             self.log.close()
 
