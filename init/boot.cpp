@@ -8,7 +8,12 @@
 
 #include <set>
 
+#include <sys/reboot.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
 #include "device_wait.h"
+#include "persist.h"
 #include "execute.h"
 #include "failure.h"
 #include "log.h"
@@ -119,40 +124,74 @@ struct Boot {
     LOGI("stage devices: %zu block devices, %s, %d ms", scan.devices.size(), scan.timed_out ? "timed out" : "all found",
          scan.waited_ms);
 
-    Facts facts{loaded.config, loaded.diagnostics, scan.devices, scan.timed_out, scan.waited_ms};
-    BootPlan plan = decide(facts);
-    for (const auto& line : split_lines(format_plan(plan))) LOGI("plan: %s", line.c_str());
-    if (!plan.fatal.empty()) return plan.fatal;
+    Facts facts{loaded.config, loaded.diagnostics, scan.devices, scan.timed_out, scan.waited_ms, ""};
+    for (;;) {
+      BootPlan plan = decide(facts);
+      for (const auto& line : split_lines(format_plan(plan))) LOGI("plan: %s", line.c_str());
+      if (!plan.fatal.empty()) return plan.fatal;
 
-    Executor ex;
-    ex.before_stage = [this](const std::string& s) { maybe_break(s); };
-    std::vector<std::string> warnings;
-    Status s = ex.mount_layers(plan);
-    if (s) s = ex.bind_paths(plan, warnings);
-    if (!s) {
-      ex.undo();
-      return s.error().message();
-    }
-    maybe_break("switch");
-    for (const auto& t : ex.times()) times.push_back(t);
-    for (const auto& t : times) LOGI("stage %s: %ld ms", t.stage.c_str(), t.ms);
+      Executor ex;
+      ex.before_stage = [this](const std::string& st) { maybe_break(st); };
+      ex.crash_point = [&plan](const std::string& point) { simulate_power_cut(plan, point); };
+      std::vector<std::string> warnings;
+      Status s = ex.mount_layers(plan);
+      if (s) s = ex.bind_paths(plan, warnings);
+      for (const auto& a : ex.actions()) LOGN("%s", a.c_str());
+      if (!s) {
+        ex.undo();
+        if (!ex.data_error().empty() && facts.data_error.empty()) {
+          // Decide again, now knowing the data partition is unusable.
+          LOGE("%s", ex.data_error().c_str());
+          facts.data_error = ex.data_error();
+          continue;
+        }
+        return s.error().message();
+      }
+      maybe_break("switch");
+      std::vector<StageTime> all = times;
+      for (const auto& t : ex.times()) all.push_back(t);
+      for (const auto& t : all) LOGI("stage %s: %ld ms", t.stage.c_str(), t.ms);
 
-    BootReport report{&plan, times, warnings, ex.loop_device(), attempts};
-    if (auto w = sys::write_file(paths::kStatus, status_json(report)); !w) LOGW("status file: %s", w.error().message().c_str());
-    if (plan.degraded || !warnings.empty()) {
-      std::string text = "strata: DEGRADED BOOT:\n";
-      for (const auto& w : plan.warnings) text += "strata:   " + w + "\n";
-      for (const auto& w : warnings) text += "strata:   " + w + "\n";
-      log::console(text);
-    }
+      BootReport report{&plan, all, warnings, ex.loop_device(), attempts, ex.actions()};
+      if (auto w = sys::write_file(paths::kStatus, status_json(report)); !w)
+        LOGW("status file: %s", w.error().message().c_str());
+      if (plan.degraded || !warnings.empty()) {
+        std::string text = "strata: DEGRADED BOOT:\n";
+        for (const auto& w : plan.warnings) text += "strata:   " + w + "\n";
+        for (const auto& w : warnings) text += "strata:   " + w + "\n";
+        log::console(text);
+      }
 
-    if (auto sw = switch_root(paths::kNewRoot); !sw) {
-      // Nothing of the initramfs was deleted (that only follows a successful move).
-      return "switch root: " + sw.error().message();
+      if (auto sw = switch_root(paths::kNewRoot); !sw) {
+        // Nothing of the initramfs was deleted (that only follows a successful move).
+        return "switch root: " + sw.error().message();
+      }
+      if (plan.use_data) empty_trash_in_background();
+      LOGN("root switched; exec %s", plan.init.c_str());
+      exec_init(plan.init);
+      return "no init could be started in the new root";
     }
-    LOGN("root switched; exec %s", plan.init.c_str());
-    exec_init(plan.init);
-    return "no init could be started in the new root";
+  }
+
+  // strata.crash_at=<point>: cut the power at a named step of a reset, for
+  // the power-cut tests. No sync: what was not made durable is lost.
+  static void simulate_power_cut(const BootPlan& plan, const std::string& point) {
+    if (plan.crash_at != point || ::getpid() != 1) return;
+    LOGE("strata.crash_at=%s: simulating a power cut", point.c_str());
+    log::console("strata: strata.crash_at=" + point + ": simulating a power cut\n");
+    ::reboot(RB_POWER_OFF);
+  }
+
+  // Deleting what a reset moved aside takes time proportional to its size:
+  // a child does it at idle priority while the system boots. It outlives us
+  // as a child of the real init, which reaps it.
+  static void empty_trash_in_background() {
+    pid_t pid = ::fork();
+    if (pid != 0) return;
+    ::setpriority(PRIO_PROCESS, 0, 19);
+    ::syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, 3 << 13 /* IOPRIO_CLASS_IDLE */);
+    DataPartition().empty_trash();
+    ::_exit(0);
   }
 
   void exec_init(const std::string& init) {

@@ -22,8 +22,9 @@ struct Key {
   Setter set;
 };
 
-std::optional<std::string> parse_int(const std::string& v, long lo, long hi, long& out) {
-  long n = 0;
+// long long, not long: [upper] inodes goes up to 2^40, and long is 32 bits on armhf.
+std::optional<std::string> parse_int(const std::string& v, long long lo, long long hi, long long& out) {
+  long long n = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
   if (ec != std::errc() || p != v.data() + v.size()) return "not a whole number";
   if (n < lo || n > hi) return "out of range " + std::to_string(lo) + ".." + std::to_string(hi);
@@ -59,7 +60,11 @@ bool valid_tmpfs_size(const std::string& v) {
   while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') digits++;
   if (digits == 0) return false;
   std::string rest = v.substr(digits);
-  if (rest == "%") return std::stol(v.substr(0, digits)) > 0 && std::stol(v.substr(0, digits)) <= 100;
+  if (rest == "%") {
+    long pct = 0;  // from_chars, not stol: too many digits must be "invalid", not an exception out of PID 1
+    auto [p, ec] = std::from_chars(v.data(), v.data() + digits, pct);
+    return ec == std::errc() && p == v.data() + digits && pct > 0 && pct <= 100;
+  }
   return rest.empty() || rest == "k" || rest == "m" || rest == "g" || rest == "K" || rest == "M" || rest == "G";
 }
 
@@ -68,6 +73,20 @@ bool valid_fstype(const std::string& v) { return v == "auto" || v == "squashfs" 
 bool valid_abs_path(const std::string& v) {
   return !v.empty() && v[0] == '/' && v.find("/../") == std::string::npos && v.find('\0') == std::string::npos &&
          (v.size() < 3 || v.compare(v.size() - 3, 3, "/..") != 0);
+}
+
+// A list of absolute paths below /, normalised ("/etc/" and "/etc/." are "/etc").
+std::optional<std::string> parse_paths(const std::string& v, std::vector<std::string>& out) {
+  std::vector<std::string> paths;
+         for (const auto& p : split_list(v)) {
+           // "/etc/", "/etc/." and "/etc" are one directory; so are "//", "/." and "/".
+           std::string dir = p;
+           while (dir.size() > 1 && (dir.back() == '/' || dir.compare(dir.size() - 2, 2, "/.") == 0)) dir.pop_back();
+           if (!valid_abs_path(p) || dir == "/") return "'" + p + "' is not an absolute path below /";
+           paths.push_back(dir);
+         }
+  out = paths;
+  return std::nullopt;
 }
 
 const std::vector<Key>& keys() {
@@ -87,14 +106,14 @@ const std::vector<Key>& keys() {
        }},
       {"boot", "reboot_delay", "10", "seconds of visible countdown before a reboot on failure (0..3600)",
        [](Config& c, const std::string& v) {
-         long n;
+         long long n;
          auto e = parse_int(v, 0, 3600, n);
          if (!e) c.reboot_delay_s = static_cast<int>(n);
          return e;
        }},
       {"boot", "device_timeout_ms", "10000", "how long to wait for the devices the boot needs (0..600000)",
        [](Config& c, const std::string& v) {
-         long n;
+         long long n;
          auto e = parse_int(v, 0, 600000, n);
          if (!e) c.device_timeout_ms = static_cast<int>(n);
          return e;
@@ -123,11 +142,45 @@ const std::vector<Key>& keys() {
          c.root_image_fstype = v;
          return std::nullopt;
        }},
-      {"upper", "mode", "tmpfs", "the writable layer: tmpfs (lost at reboot) or none (lower alone, read-only)",
+      {"upper", "mode", "tmpfs",
+       "the writable layer: tmpfs (lost at reboot), persistent (on the data partition) or none (lower alone, read-only)",
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          if (v == "tmpfs") c.upper_mode = UpperMode::kTmpfs;
          else if (v == "none") c.upper_mode = UpperMode::kNone;
-         else return "not one of: tmpfs, none";
+         else if (v == "persistent") c.upper_mode = UpperMode::kPersistent;
+         else return "not one of: tmpfs, persistent, none";
+         return std::nullopt;
+       }},
+      {"upper", "on_lower_change", "keep",
+       "a persistent upper whose lower image changed: keep, discard, or preserve (only the preserve paths survive)",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v == "keep") c.on_lower_change = LowerChange::kKeep;
+         else if (v == "discard") c.on_lower_change = LowerChange::kDiscard;
+         else if (v == "preserve") c.on_lower_change = LowerChange::kPreserve;
+         else return "not one of: keep, discard, preserve";
+         return std::nullopt;
+       }},
+      {"upper", "preserve", "", "paths of the upper kept when on_lower_change = preserve (space or comma separated)",
+       [](Config& c, const std::string& v) { return parse_paths(v, c.preserve); }},
+      {"data", "source", "LABEL=data", "the data partition (persistent upper and paths): LABEL=, UUID=, PARTUUID=, PARTLABEL= or /dev/...",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (!parse_device_spec(v)) return "not LABEL=, UUID=, PARTUUID=, PARTLABEL= or a /dev/ path";
+         c.data_source = v;
+         return std::nullopt;
+       }},
+      {"data", "fstype", "auto", "filesystem of the data partition: auto (probed), ext4, f2fs",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v != "auto" && v != "ext4" && v != "f2fs") return "not one of: auto, ext4, f2fs";
+         c.data_fstype = v;
+         return std::nullopt;
+       }},
+      {"data", "on_failure", "tmpfs",
+       "when the data partition is missing, will not mount or fails the probe: tmpfs, readonly or rescue",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v == "tmpfs") c.on_data_failure = DataFailure::kTmpfs;
+         else if (v == "readonly") c.on_data_failure = DataFailure::kReadonly;
+         else if (v == "rescue") c.on_data_failure = DataFailure::kRescue;
+         else return "not one of: tmpfs, readonly, rescue";
          return std::nullopt;
        }},
       {"upper", "size", "50%", "tmpfs size: bytes with k/m/g suffix, or a percentage of RAM",
@@ -138,20 +191,28 @@ const std::vector<Key>& keys() {
        }},
       {"upper", "inodes", "0", "tmpfs nr_inodes (0: the kernel's default)",
        [](Config& c, const std::string& v) {
-         long n;
-         auto e = parse_int(v, 0, 1L << 40, n);
+         long long n;
+         auto e = parse_int(v, 0, 1LL << 40, n);
          if (!e) c.upper_inodes = static_cast<uint64_t>(n);
          return e;
        }},
       {"binds", "readonly", "", "paths bound read-only from the pristine lower into the new root (space or comma separated)",
+       [](Config& c, const std::string& v) { return parse_paths(v, c.readonly_binds); }},
+      {"persist", "paths", "", "paths bound read-write from the data partition, seeded from the image on first use",
+       [](Config& c, const std::string& v) { return parse_paths(v, c.persist_paths); }},
+      {"persist", "new_files", "keep",
+       "when a later image ships new files in a persistent path: keep (leave it as it is) or add (copy the missing ones)",
        [](Config& c, const std::string& v) -> std::optional<std::string> {
-         std::vector<std::string> paths;
-         for (auto& p : split_list(v)) {
-           if (!valid_abs_path(p) || p == "/") return "'" + p + "' is not an absolute path below /";
-           while (p.size() > 1 && p.back() == '/') p.pop_back();
-           paths.push_back(p);
-         }
-         c.readonly_binds = paths;
+         if (v == "keep") c.persist_add_new = false;
+         else if (v == "add") c.persist_add_new = true;
+         else return "not one of: keep, add";
+         return std::nullopt;
+       }},
+      {"reset", "tier", "overlay", "what strata.reset=1 removes: overlay (the upper) or all (also the persistent paths)",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v == "overlay") c.reset_tier = ResetTier::kOverlay;
+         else if (v == "all") c.reset_tier = ResetTier::kAll;
+         else return "not one of: overlay, all";
          return std::nullopt;
        }},
       {"binds", "nosuid", "yes", "read-only binds ignore set-user-ID bits",
@@ -191,10 +252,14 @@ void apply(LoadedConfig& out, const std::string& where, const std::string& secti
 }
 
 // inih hands us lines through this reader so that we know the line number.
+// One call is one whole line: a line that does not fit inih's buffer is
+// skipped (inih would cut it and parse the tail as a line of its own).
 struct Reader {
   std::string_view text;
   size_t pos = 0;
   int line = 0;
+  std::vector<int> too_long = {};  // numbers of the lines skipped as too long
+  size_t max_len = 0;              // the longest line inih takes
 };
 
 char* read_line(char* buf, int size, void* stream) {
@@ -202,12 +267,19 @@ char* read_line(char* buf, int size, void* stream) {
   if (r->pos >= r->text.size() || size <= 1) return nullptr;
   size_t end = r->text.find('\n', r->pos);
   size_t stop = end == std::string_view::npos ? r->text.size() : end + 1;
-  size_t n = std::min(stop - r->pos, static_cast<size_t>(size - 1));
+  size_t n = stop - r->pos;
+  r->line++;
+  r->max_len = static_cast<size_t>(size - 2);
+  if (n > static_cast<size_t>(size - 1)) {
+    r->too_long.push_back(r->line);
+    r->pos = stop;
+    buf[0] = '\n';  // a blank line keeps inih's line count with ours
+    buf[1] = '\0';
+    return buf;
+  }
   for (size_t i = 0; i < n; i++) buf[i] = r->text[r->pos + i] == '\0' ? ' ' : r->text[r->pos + i];
   buf[n] = '\0';
-  r->pos += n;
-  if (n > 0 && buf[n - 1] == '\n') r->line++;
-  else if (r->pos >= r->text.size()) r->line++;
+  r->pos = stop;
   return buf;
 }
 
@@ -233,12 +305,33 @@ LoadedConfig load_config(std::string_view ini_text, const std::string& file, con
   if (err > 0) {
     out.diagnostics.push_back({file + ":" + std::to_string(err), "line is not 'key = value' or '[section]'; ignored"});
   }
+  for (int n : reader.too_long) {
+    out.diagnostics.push_back({file + ":" + std::to_string(n),
+                               "line longer than " + std::to_string(reader.max_len) + " characters; ignored"});
+  }
   for (const auto& w : cmdline) {
     const std::string where = "kernel command line (strata." + w.key + ")";
     if (w.key == "debug") {
       bool on = true;
       if (w.has_value && parse_bool(w.value, on)) out.diagnostics.push_back({where, "not a boolean; debug stays off"});
       else out.config.debug = on;
+      continue;
+    }
+    if (w.key == "reset") {
+      const std::string v = w.has_value ? w.value : "1";
+      if (v == "1" || v == "yes" || v == "overlay") {
+        out.config.reset = true;
+        if (v == "overlay") out.config.reset_tier = ResetTier::kOverlay;
+      } else if (v == "all") {
+        out.config.reset = true;
+        out.config.reset_tier = ResetTier::kAll;
+      } else if (v != "0" && v != "no") {
+        out.diagnostics.push_back({where, "'" + v + "' is not 1, overlay, all or 0; no reset"});
+      }
+      continue;
+    }
+    if (w.key == "crash_at") {
+      out.config.crash_at = w.value;
       continue;
     }
     if (w.key == "break") {
@@ -267,7 +360,16 @@ std::string describe_keys() {
   return out;
 }
 
-const char* to_string(UpperMode m) { return m == UpperMode::kTmpfs ? "tmpfs" : "none"; }
+const char* to_string(UpperMode m) {
+  return m == UpperMode::kTmpfs ? "tmpfs" : m == UpperMode::kPersistent ? "persistent" : "none";
+}
+const char* to_string(DataFailure d) {
+  return d == DataFailure::kTmpfs ? "tmpfs" : d == DataFailure::kReadonly ? "readonly" : "rescue";
+}
+const char* to_string(LowerChange c) {
+  return c == LowerChange::kKeep ? "keep" : c == LowerChange::kDiscard ? "discard" : "preserve";
+}
+const char* to_string(ResetTier t) { return t == ResetTier::kOverlay ? "overlay" : "all"; }
 const char* to_string(FailurePolicy p) { return p == FailurePolicy::kRescue ? "rescue" : "reboot"; }
 
 }  // namespace strata

@@ -15,8 +15,14 @@
 
 namespace strata {
 
-enum class UpperMode { kTmpfs, kNone };
+enum class UpperMode { kTmpfs, kNone, kPersistent };
 enum class FailurePolicy { kRescue, kReboot };
+// What a persistent upper falls back to when the data partition is unusable.
+enum class DataFailure { kTmpfs, kReadonly, kRescue };
+// What happens to a persistent upper when the lower image changed under it.
+enum class LowerChange { kKeep, kDiscard, kPreserve };
+// What a factory reset removes: the overlay's upper, or that and the persistent paths.
+enum class ResetTier { kOverlay, kAll };
 
 // Stages at which strata.break=<stage> opens a shell before going on.
 inline constexpr const char* kStages[] = {"modules", "devices", "mount", "binds", "switch"};
@@ -36,12 +42,25 @@ struct Config {
   UpperMode upper_mode = UpperMode::kTmpfs;
   std::string upper_size = "50%";
   uint64_t upper_inodes = 0;  // 0: the kernel's default
+  LowerChange on_lower_change = LowerChange::kKeep;
+  std::vector<std::string> preserve;  // with on_lower_change = preserve
+  // [data]
+  std::string data_source = "LABEL=data";
+  std::string data_fstype = "auto";
+  DataFailure on_data_failure = DataFailure::kTmpfs;
   // [binds]
   std::vector<std::string> readonly_binds;
   bool bind_nosuid = true, bind_nodev = true, bind_noexec = false;
+  // [persist]
+  std::vector<std::string> persist_paths;
+  bool persist_add_new = false;  // new_files = add: copy files a new image ships that are missing
+  // [reset]
+  ResetTier reset_tier = ResetTier::kOverlay;
   // command line only
   std::set<std::string> break_at;
   bool debug = false;
+  bool reset = false;          // strata.reset=1|overlay|all
+  std::string crash_at;        // strata.crash_at=<point>: fault injection for power-cut tests
 };
 
 struct Diagnostic {
@@ -65,5 +84,8 @@ std::string describe_keys();
 
 const char* to_string(UpperMode m);
 const char* to_string(FailurePolicy p);
+const char* to_string(DataFailure d);
+const char* to_string(LowerChange c);
+const char* to_string(ResetTier t);
 
 }  // namespace strata

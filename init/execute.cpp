@@ -3,8 +3,11 @@
 #include <sys/mount.h>
 #include <time.h>
 
+#include "data_layout.h"
+#include "image_id.h"
 #include "log.h"
 #include "loop_device.h"
+#include "persist.h"
 #include "paths.h"
 #include "probe.h"
 #include "sys.h"
@@ -66,9 +69,14 @@ Status Executor::mount_upper_and_overlay(const BootPlan& plan) {
   }
   const std::string upperfs = path(paths::kUpperFs);
   if (auto s = sys::mkdir_p(upperfs); !s) return s;
-  if (auto s = mount_tracked("tmpfs", upperfs, "tmpfs", MS_NOSUID | MS_NODEV, plan.tmpfs_options); !s) return s;
-  for (const char* d : {paths::kUpperDir, paths::kWorkDir})
-    if (auto s = sys::mkdir_p(path(d)); !s) return s;
+  if (plan.upper_mode == UpperMode::kPersistent) {
+    // The same path in both modes: /run/strata/upper/{data,work}.
+    if (auto s = mount_tracked(path(data::kUpper), upperfs, "", MS_BIND); !s) return s;
+  } else {
+    if (auto s = mount_tracked("tmpfs", upperfs, "tmpfs", MS_NOSUID | MS_NODEV, plan.tmpfs_options); !s) return s;
+    for (const char* d : {paths::kUpperDir, paths::kWorkDir})
+      if (auto s = sys::mkdir_p(path(d)); !s) return s;
+  }
 
   const std::string opts = "lowerdir=" + path(paths::kLower) + ",upperdir=" + path(paths::kUpperDir) +
                            ",workdir=" + path(paths::kWorkDir) + "," + plan.overlay_options;
@@ -80,18 +88,62 @@ Status Executor::mount_upper_and_overlay(const BootPlan& plan) {
   return {};
 }
 
+Status Executor::mount_data(const BootPlan& plan) {
+  const std::string mnt = path(data::kMount);
+  if (auto s = sys::mkdir_p(mnt); !s) return s;
+  if (auto s = mount_tracked(plan.data_device, mnt, plan.data_fstype, MS_NOATIME); !s) return s;
+  DataPartition dp(root_);
+  dp.crash_point = crash_point;
+  auto request = dp.reset_request();
+  if (plan.reset || request) {
+    ResetTier tier = plan.reset ? plan.reset_tier : *request;
+    if (request && *request == ResetTier::kAll) tier = ResetTier::kAll;
+    LOGN("factory reset (%s) requested by %s", to_string(tier), plan.reset ? "strata.reset" : "strata factory-reset");
+    if (auto s = dp.reset(tier, actions_); !s) return s;
+  }
+  if (plan.upper_mode != UpperMode::kPersistent) return {};
+  if (auto s = dp.ensure_upper(); !s) return s;
+  const std::string lower_dev = loop_device_.empty() ? plan.root_device : loop_device_;
+  if (auto s = dp.apply_lower_change(lower_identity(path(paths::kLower), lower_dev), plan.on_lower_change, plan.preserve,
+                                     actions_);
+      !s)
+    return s;
+  if (auto s = dp.ensure_upper(); !s) return s;
+  return dp.probe_upper();
+}
+
 Status Executor::mount_layers(const BootPlan& plan) {
   long t0 = now_ms();
   if (before_stage) before_stage("mount");
   Status s = mount_lower(plan);
+  if (s && plan.use_data) {
+    s = mount_data(plan);
+    if (!s) data_error_ = "data partition " + plan.data_device + " (" + plan.data_spec + "): " + s.error().message();
+  }
   if (s) s = mount_upper_and_overlay(plan);
   times_.push_back({"mount", now_ms() - t0});
   return s;
 }
 
+Status Executor::bind_persistent(const BootPlan& plan, std::vector<std::string>& warnings) {
+  DataPartition dp(root_);
+  for (const auto& p : plan.persist_paths) {
+    auto tree = dp.prepare_persistent(p, path(paths::kLower) + p, plan.persist_add_new, actions_);
+    const std::string dst = path(paths::kNewRoot) + p;
+    Status s = tree ? sys::mkdir_p(dst) : Status(tree.error());
+    if (s) s = mount_tracked(*tree, dst, "", MS_BIND);
+    if (!s) {
+      warnings.push_back("persistent path " + p + ": " + s.error().message() + "; not bound");
+      LOGW("persistent path %s: %s; not bound, boot goes on", p.c_str(), s.error().message().c_str());
+    }
+  }
+  return {};
+}
+
 Status Executor::bind_paths(const BootPlan& plan, std::vector<std::string>& warnings) {
   if (before_stage) before_stage("binds");
   long t0 = now_ms();
+  if (auto s = bind_persistent(plan, warnings); !s) return s;
   for (const auto& b : plan.binds) {
     const std::string src = path(b.source);
     const std::string dst = path(paths::kNewRoot) + b.path;

@@ -33,6 +33,12 @@ class Executor {
   void undo();
 
   const std::vector<StageTime>& times() const { return times_; }
+  // Why the data partition could not be used, when that made the attempt fail.
+  const std::string& data_error() const { return data_error_; }
+  // What was done to the data partition (reset, lower change, seeding).
+  const std::vector<std::string>& actions() const { return actions_; }
+  // Called at named points of a reset; strata.crash_at simulates a power cut there.
+  std::function<void(const std::string& point)> crash_point = [](const std::string&) {};
   std::string path(const std::string& p) const { return root_ + p; }
   std::string loop_device() const { return loop_device_; }
 
@@ -41,11 +47,15 @@ class Executor {
                        const std::string& data = "");
   Status mount_lower(const BootPlan& plan);
   Status mount_upper_and_overlay(const BootPlan& plan);
+  Status mount_data(const BootPlan& plan);
+  Status bind_persistent(const BootPlan& plan, std::vector<std::string>& warnings);
 
   std::string root_;
   std::vector<std::string> mounted_;
   std::vector<StageTime> times_;
   std::string loop_device_;
+  std::string data_error_;
+  std::vector<std::string> actions_;
 };
 
 }  // namespace strata

@@ -49,7 +49,7 @@ int print_plan(int argc, char** argv) {
   }
   std::string ini = config_path.empty() ? "" : read_or_die(config_path);
   auto loaded = strata::load_config(ini, config_path.empty() ? "(none)" : config_path, strata::strata_words(cmdline));
-  strata::Facts facts{loaded.config, loaded.diagnostics, {}, false, 0};
+  strata::Facts facts{loaded.config, loaded.diagnostics, {}, false, 0, ""};
   std::vector<strata::Diagnostic> problems;
   if (!devices_path.empty()) facts.devices = strata::parse_devices_fixture(read_or_die(devices_path), devices_path, problems);
   for (const auto& p : problems) std::fprintf(stderr, "%s: %s\n", p.where.c_str(), p.message.c_str());

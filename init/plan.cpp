@@ -9,10 +9,31 @@ bool supported_lower_type(const std::string& t) { return t == "squashfs" || t ==
 
 }  // namespace
 
+static bool wants_data(const Config& c) { return c.upper_mode == UpperMode::kPersistent || !c.persist_paths.empty(); }
+
 std::vector<DeviceSpec> required_devices(const Config& config) {
   std::vector<DeviceSpec> out;
   if (auto s = parse_device_spec(config.root_source)) out.push_back(*s);
+  if (wants_data(config))
+    if (auto s = parse_device_spec(config.data_source)) out.push_back(*s);
   return out;
+}
+
+// Finds the data partition; returns why it cannot be used, or "".
+static std::string resolve_data(const Facts& facts, BootPlan& p) {
+  const Config& c = facts.config;
+  if (!facts.data_error.empty()) return facts.data_error;
+  auto spec = parse_device_spec(c.data_source);
+  const BlockDevice* d = spec ? find_device(facts.devices, *spec) : nullptr;
+  if (!d) return "data partition " + c.data_source + " not found";
+  std::string type = c.data_fstype == "auto" ? d->type : c.data_fstype;
+  if (type.empty()) return "no filesystem found on the data partition " + d->path + " (" + c.data_source + ")";
+  if (type != "ext4" && type != "f2fs")
+    return "the data partition " + d->path + " (" + c.data_source + ") holds " + type + ", not ext4 or f2fs";
+  p.use_data = true;
+  p.data_device = d->path;
+  p.data_fstype = type;
+  return "";
 }
 
 BootPlan decide(const Facts& facts) {
@@ -24,7 +45,15 @@ BootPlan decide(const Facts& facts) {
   p.break_at = c.break_at;
   p.debug = c.debug;
   p.upper_mode = c.upper_mode;
+  p.configured_upper_mode = c.upper_mode;
   p.root_spec = c.root_source;
+  p.data_spec = c.data_source;
+  p.reset = c.reset;
+  p.reset_tier = c.reset_tier;
+  p.on_lower_change = c.on_lower_change;
+  p.preserve = c.preserve;
+  p.persist_add_new = c.persist_add_new;
+  p.crash_at = c.crash_at;
   p.image = c.root_image;
 
   for (const auto& d : facts.diagnostics) {
@@ -59,13 +88,42 @@ BootPlan decide(const Facts& facts) {
   }
   if (!c.root_image.empty()) p.image_fstype = c.root_image_fstype == "auto" ? "" : c.root_image_fstype;
 
+  // The data partition, and what to do without it. Never silent, never a format.
+  if (wants_data(c)) {
+    std::string why = resolve_data(facts, p);
+    if (!why.empty()) {
+      p.degraded = true;
+      if (c.upper_mode == UpperMode::kPersistent) {
+        switch (c.on_data_failure) {
+          case DataFailure::kTmpfs:
+            p.upper_mode = UpperMode::kTmpfs;
+            p.warnings.push_back(why + "; booting with a tmpfs upper, changes are lost at reboot (data on_failure = tmpfs)");
+            break;
+          case DataFailure::kReadonly:
+            p.upper_mode = UpperMode::kNone;
+            p.warnings.push_back(why + "; booting the root image alone, read-only (data on_failure = readonly)");
+            break;
+          case DataFailure::kRescue:
+            p.fatal = why + " (data on_failure = rescue)";
+            return p;
+        }
+      }
+      if (!c.persist_paths.empty())
+        p.warnings.push_back("persistent paths are not persistent this boot: " + why);
+    } else {
+      p.persist_paths = c.persist_paths;
+    }
+  }
+  if (p.reset && !p.use_data)
+    p.warnings.push_back("strata.reset: no data partition in use, nothing persistent to reset");
+
   // Upper.
-  if (c.upper_mode == UpperMode::kTmpfs) {
+  if (p.upper_mode == UpperMode::kTmpfs) {
     p.tmpfs_options = "mode=0755,size=" + c.upper_size;
     if (c.upper_inodes) p.tmpfs_options += ",nr_inodes=" + std::to_string(c.upper_inodes);
-    // Options that keep a later swap of the lower defined (overlayfs.rst, "Changes to underlying filesystems").
-    p.overlay_options = "index=off,metacopy=off,redirect_dir=nofollow,xino=off";
   }
+  // Options that keep a later swap of the lower defined (overlayfs.rst, "Changes to underlying filesystems").
+  if (p.upper_mode != UpperMode::kNone) p.overlay_options = "index=off,metacopy=off,redirect_dir=nofollow,xino=off";
 
   for (const auto& path : c.readonly_binds) {
     p.binds.push_back(BindPlan{path, std::string(paths::kLower) + path, c.bind_nosuid, c.bind_nodev, c.bind_noexec});
@@ -85,13 +143,27 @@ std::string format_plan(const BootPlan& p) {
       o += "  image file: " + p.image + " on the source, mounted at " + paths::kSource + ", attached read-only to a loop device, " +
            (p.image_fstype.empty() ? std::string("type probed") : p.image_fstype) + "\n";
     }
-    if (p.upper_mode == UpperMode::kTmpfs) {
-      o += std::string("upper: tmpfs (") + p.tmpfs_options + ") at " + paths::kUpperFs + "\n";
+    if (p.use_data) {
+      o += "data: " + p.data_device + " (" + p.data_spec + ") " + p.data_fstype + ", read-write, at /run/strata/data\n";
+      if (p.reset) o += std::string("reset: ") + to_string(p.reset_tier) + " (strata.reset), before mounting\n";
+    }
+    if (p.upper_mode == UpperMode::kPersistent) {
+      o += std::string("upper: persistent, /run/strata/data/strata/upper bound at ") + paths::kUpperFs +
+           "; if the lower changed: " + to_string(p.on_lower_change);
+      for (const auto& path : p.preserve) o += " " + path;
+      o += "\n";
+    }
+    if (p.upper_mode != UpperMode::kNone) {
+      if (p.upper_mode == UpperMode::kTmpfs)
+        o += std::string("upper: tmpfs (") + p.tmpfs_options + ") at " + paths::kUpperFs + "\n";
       o += std::string("root: overlay (lowerdir=") + paths::kLower + ",upperdir=" + paths::kUpperDir + ",workdir=" +
            paths::kWorkDir + "," + p.overlay_options + ") at " + paths::kNewRoot + "\n";
     } else {
       o += std::string("upper: none; root: the lower alone, read-only, at ") + paths::kNewRoot + "\n";
     }
+    for (const auto& path : p.persist_paths)
+      o += "bind read-write: " + path + " from /run/strata/data/strata/persist" + path +
+           (p.persist_add_new ? " (new files from the image added)" : "") + "\n";
     for (const auto& b : p.binds) {
       o += "bind read-only: " + b.path + " from " + b.source + (b.nosuid ? " nosuid" : "") + (b.nodev ? " nodev" : "") +
            (b.noexec ? " noexec" : "") + "\n";

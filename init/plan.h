@@ -18,6 +18,9 @@ struct Facts {
   std::vector<BlockDevice> devices;     // what probing found
   bool device_wait_timed_out = false;
   int device_wait_ms = 0;
+  // Set when an attempt found the data partition unusable (mount or probe
+  // failed); the next decision applies [data] on_failure.
+  std::string data_error;
 };
 
 struct BindPlan {
@@ -37,11 +40,23 @@ struct BootPlan {
   std::string image;          // image file on the source, "" for none
   std::string image_fstype;   // "" means probe the loop device at mount time
 
-  UpperMode upper_mode = UpperMode::kTmpfs;
+  UpperMode upper_mode = UpperMode::kTmpfs;             // what this boot uses
+  UpperMode configured_upper_mode = UpperMode::kTmpfs;  // what the config asked for
   std::string tmpfs_options;    // data for the tmpfs upper mount
   std::string overlay_options;  // overlay options besides the layer dirs
 
   std::vector<BindPlan> binds;
+
+  // Data partition: persistent upper and persistent paths.
+  bool use_data = false;
+  std::string data_spec, data_device, data_fstype;
+  bool reset = false;  // strata.reset on the command line (a request file can add one)
+  ResetTier reset_tier = ResetTier::kOverlay;
+  LowerChange on_lower_change = LowerChange::kKeep;
+  std::vector<std::string> preserve;
+  std::vector<std::string> persist_paths;
+  bool persist_add_new = false;
+  std::string crash_at;
 
   std::string init;
   FailurePolicy on_failure = FailurePolicy::kRescue;

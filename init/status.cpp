@@ -14,8 +14,11 @@ std::string status_json(const BootReport& r) {
     j["lower"]["image"] = p.image;
     j["lower"]["loop"] = r.loop_device;
   }
-  j["upper"] = {{"mode", to_string(p.upper_mode)}};
+  j["upper"] = {{"mode", to_string(p.upper_mode)}, {"configured", to_string(p.configured_upper_mode)}};
   if (p.upper_mode == UpperMode::kTmpfs) j["upper"]["options"] = p.tmpfs_options;
+  if (p.use_data) j["data"] = {{"source", p.data_spec}, {"device", p.data_device}, {"fstype", p.data_fstype}};
+  j["persistent"] = p.persist_paths;
+  j["actions"] = r.actions;
   j["binds"] = nlohmann::ordered_json::array();
   for (const auto& b : p.binds) j["binds"].push_back({{"path", b.path}, {"readonly", true}});
   j["init"] = p.init;

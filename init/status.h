@@ -16,6 +16,7 @@ struct BootReport {
   std::vector<std::string> warnings;  // beyond the plan's own
   std::string loop_device;
   int attempts = 1;
+  std::vector<std::string> actions;  // what was done to the data partition
 };
 
 std::string status_json(const BootReport& report);

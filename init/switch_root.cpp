@@ -99,8 +99,10 @@ Status switch_root(const std::string& newroot) {
 
   if (!pivoted) {
     // Free the initramfs, but only if it is one (ramfs or tmpfs) and only on its own device.
+    // f_type is a signed int on 32-bit ARM (RAMFS_MAGIC does not fit), a long on 64-bit: compare 32 bits.
     struct statfs sfs {};
-    if (::fstatfs(old_root.get(), &sfs) == 0 && (sfs.f_type == RAMFS_MAGIC || sfs.f_type == TMPFS_MAGIC)) {
+    const auto magic = ::fstatfs(old_root.get(), &sfs) == 0 ? static_cast<uint32_t>(sfs.f_type) : 0u;
+    if (magic == RAMFS_MAGIC || magic == TMPFS_MAGIC) {
       struct stat ost {};
       if (::fstat(old_root.get(), &ost) == 0 && ost.st_dev != new_st.st_dev) {
         LOGD("deleting the initramfs contents");

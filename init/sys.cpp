@@ -83,8 +83,12 @@ Status bind_readonly(const std::string& from, const std::string& to, BindAttrs a
   attr.attr_set = MOUNT_ATTR_RDONLY | (a.nosuid ? MOUNT_ATTR_NOSUID : 0) | (a.nodev ? MOUNT_ATTR_NODEV : 0) |
                   (a.noexec ? MOUNT_ATTR_NOEXEC : 0);
   LOGD("mount_setattr(%s, AT_RECURSIVE, set=0x%llx)", from.c_str(), static_cast<unsigned long long>(attr.attr_set));
-  if (::syscall(SYS_mount_setattr, fd.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0)
+  if (::syscall(SYS_mount_setattr, fd.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+    // open_tree came in 5.2, mount_setattr only in 5.12: the unattached clone
+    // is dropped with the fd.
+    if (errno == ENOSYS) return bind_readonly_legacy(from, to, a);
     return errno_error("mount_setattr read-only on the clone of " + from);
+  }
   LOGD("move_mount(clone of %s, %s)", from.c_str(), to.c_str());
   if (::syscall(SYS_move_mount, fd.get(), "", AT_FDCWD, to.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
     return errno_error("move_mount read-only bind of " + from + " to " + to);
@@ -129,6 +133,36 @@ Status write_file(const std::string& path, const std::string& data, mode_t mode)
     if (n < 0) return errno_error("write " + path);
     off += static_cast<size_t>(n);
   }
+  return {};
+}
+
+Status fsync_path(const std::string& path) {
+  auto fd = open(path, O_RDONLY);
+  if (!fd) return fd.error();
+  if (::fsync(fd->get()) != 0) return errno_error("fsync " + path);
+  return {};
+}
+
+namespace {
+std::string parent_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == 0 ? "/" : slash == std::string::npos ? "." : path.substr(0, slash);
+}
+}  // namespace
+
+Status write_file_durable(const std::string& path, const std::string& data, mode_t mode) {
+  const std::string tmp = path + ".tmp";
+  if (auto s = write_file(tmp, data, mode); !s) return s;
+  if (auto s = fsync_path(tmp); !s) return s;
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return errno_error("rename " + tmp + " to " + path);
+  return fsync_path(parent_of(path));
+}
+
+Status rename_durable(const std::string& from, const std::string& to) {
+  LOGD("rename(%s, %s)", from.c_str(), to.c_str());
+  if (::rename(from.c_str(), to.c_str()) != 0) return errno_error("rename " + from + " to " + to);
+  if (auto s = fsync_path(parent_of(to)); !s) return s;
+  if (parent_of(to) != parent_of(from)) return fsync_path(parent_of(from));
   return {};
 }
 

@@ -35,6 +35,11 @@ Result<bool> is_readonly(const std::string& path);
 Result<UniqueFd> open(const std::string& path, int flags, mode_t mode = 0);
 Result<std::string> read_file(const std::string& path, size_t limit = 1 << 20);
 Status write_file(const std::string& path, const std::string& data, mode_t mode = 0644);
+// Power-safe replace: write a temp file, fsync, rename over path, fsync the dir.
+Status write_file_durable(const std::string& path, const std::string& data, mode_t mode = 0644);
+Status fsync_path(const std::string& path);  // a file or a directory
+// rename(2) that also fsyncs both parent directories.
+Status rename_durable(const std::string& from, const std::string& to);
 bool exists(const std::string& path);
 bool is_dir(const std::string& path);
 

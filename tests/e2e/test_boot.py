@@ -8,7 +8,8 @@ from base import BoardTest
 
 class OverlayBoot(BoardTest):
     def test_overlay_root_with_readonly_bind(self):
-        m = self.boot()
+        # The board's config asks for a persistent upper; this is the tmpfs one.
+        m = self.boot(words="strata.upper.mode=tmpfs")
         m.wait_shell()
 
         # / is an overlay of the squashfs lower and the tmpfs upper.

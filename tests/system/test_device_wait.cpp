@@ -1,0 +1,126 @@
+// wait_for_devices(): a device that appears while waiting (a loop device
+// attached from another thread) is found through kernel uevents; one that
+// never appears times out.
+#include <CppUTest/TestHarness.h>
+#include <linux/netlink.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <thread>
+
+#include "device_spec.h"
+#include "device_wait.h"
+#include "harness.h"
+#include "unique_fd.h"
+
+using namespace systest;
+
+namespace {
+
+// A label no other device has: ext4 labels are at most 16 bytes.
+std::string unique_label(const char* prefix) {
+  char buf[17];
+  snprintf(buf, sizeof buf, "%s%x%03lx", prefix, static_cast<unsigned>(::getpid()) & 0xffffu,
+           static_cast<unsigned long>(now_ms()) & 0xfffu);
+  return buf;
+}
+
+// Our own uevent listener, to report whether the kernel delivers uevents here.
+strata::UniqueFd listen_uevents() {
+  strata::UniqueFd fd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT));
+  if (!fd.valid()) return fd;
+  sockaddr_nl addr{};
+  addr.nl_family = AF_NETLINK;
+  addr.nl_groups = 1;
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return strata::UniqueFd();
+  return fd;
+}
+
+// True when a uevent for block device `name` was received.
+bool saw_block_uevent(int fd, const std::string& name) {
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) return false;
+    buf[n] = '\0';
+    std::string subsystem, devname;
+    for (size_t i = 0; i < static_cast<size_t>(n);) {
+      std::string field(buf + i);
+      i += field.size() + 1;
+      if (field.rfind("SUBSYSTEM=", 0) == 0) subsystem = field.substr(10);
+      if (field.rfind("DEVNAME=", 0) == 0) devname = field.substr(8);
+    }
+    if (subsystem == "block" && devname == name) return true;
+  }
+}
+
+}  // namespace
+
+TEST_GROUP(DeviceWait){};
+
+TEST(DeviceWait, FindsALabelThatAppearsWhileWaiting) {
+  run_isolated([&](Ctx& c) {
+    const std::string label = unique_label("stw");
+    const std::string image = c.scratch + "/late.ext4";
+    SYS_EQ(0, sh("mkfs.ext4 -q -F -L " + label + " " + quote(image) + " 4M >/dev/null 2>&1"));
+    auto spec = strata::parse_device_spec("LABEL=" + label);
+    SYS_CHECK(spec.has_value());
+    strata::UniqueFd events = listen_uevents();
+
+    std::mutex mu;
+    strata::LoopDevice dev;
+    std::string attach_error;
+    long attached_at = 0;
+    const long start = now_ms();
+    std::thread attacher([&] {
+      ::usleep(300 * 1000);
+      auto r = strata::attach_loop(image);
+      std::lock_guard<std::mutex> lock(mu);
+      attached_at = now_ms() - start;
+      if (r)
+        dev = std::move(*r);
+      else
+        attach_error = r.error().message();
+    });
+    strata::DeviceScan scan = strata::wait_for_devices({*spec}, 5000);
+    attacher.join();
+
+    SYS_CHECK_MSG(attach_error.empty(), attach_error);
+    note("attached " + dev.path + " at " + std::to_string(attached_at) + " ms; wait returned after " +
+         std::to_string(scan.waited_ms) + " ms");
+    SYS_CHECK_MSG(!scan.timed_out, "timed out after " + std::to_string(scan.waited_ms) + " ms");
+    SYS_CHECK_MSG(scan.waited_ms >= 250, std::to_string(scan.waited_ms) + " ms: found before it was attached?");
+    SYS_CHECK(scan.waited_ms < 5000);
+    const strata::BlockDevice* found = strata::find_device(scan.devices, *spec);
+    SYS_CHECK_MSG(found != nullptr, strata::describe_devices(scan.devices));
+    SYS_EQ(dev.path, found->path);
+    SYS_EQ(label, found->label);
+    SYS_EQ(std::string("ext4"), found->type);
+
+    if (!events.valid()) {
+      note("uevents: cannot open a NETLINK_KOBJECT_UEVENT socket here");
+    } else {
+      bool seen = saw_block_uevent(events.get(), loop_name(dev.path));
+      note(std::string("uevents: ") + (seen ? "delivered (block uevent for " + loop_name(dev.path) + " seen)"
+                                            : "NOT seen for " + loop_name(dev.path)));
+      SYS_CHECK_MSG(seen, "the kernel sent no uevent for the new loop device; the wait cannot have used one");
+    }
+  });
+}
+
+TEST(DeviceWait, TimesOutForALabelThatNeverAppears) {
+  run_isolated([&](Ctx&) {
+    auto spec = strata::parse_device_spec("LABEL=" + unique_label("never"));
+    SYS_CHECK(spec.has_value());
+    const long t0 = now_ms();
+    strata::DeviceScan scan = strata::wait_for_devices({*spec}, 300);
+    const long elapsed = now_ms() - t0;
+    SYS_CHECK(scan.timed_out);
+    SYS_CHECK_MSG(scan.waited_ms >= 300, std::to_string(scan.waited_ms));
+    SYS_CHECK_MSG(elapsed < 2000, std::to_string(elapsed) + " ms");
+    SYS_CHECK(strata::find_device(scan.devices, *spec) == nullptr);
+    SYS_CHECK(!scan.devices.empty());  // the initial scan probed what is there
+  });
+}
