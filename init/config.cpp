@@ -277,8 +277,12 @@ char* read_line(char* buf, int size, void* stream) {
     buf[1] = '\0';
     return buf;
   }
-  for (size_t i = 0; i < n; i++) buf[i] = r->text[r->pos + i] == '\0' ? ' ' : r->text[r->pos + i];
-  buf[n] = '\0';
+  // Leading blanks are dropped: inih would take an indented line as the
+  // continuation of the previous value, and people indent INI files.
+  size_t skip = 0;
+  while (skip < n && (r->text[r->pos + skip] == ' ' || r->text[r->pos + skip] == '\t')) skip++;
+  for (size_t i = skip; i < n; i++) buf[i - skip] = r->text[r->pos + i] == '\0' ? ' ' : r->text[r->pos + i];
+  buf[n - skip] = '\0';
   r->pos = stop;
   return buf;
 }
@@ -313,7 +317,9 @@ LoadedConfig load_config(std::string_view ini_text, const std::string& file, con
     const std::string where = "kernel command line (strata." + w.key + ")";
     if (w.key == "debug") {
       bool on = true;
-      if (w.has_value && parse_bool(w.value, on)) out.diagnostics.push_back({where, "not a boolean; debug stays off"});
+      if (w.has_value && parse_bool(w.value, on))
+        out.diagnostics.push_back({where, std::string("'") + w.value + "' is not a boolean; debug stays " +
+                                              (out.config.debug ? "on" : "off")});
       else out.config.debug = on;
       continue;
     }

@@ -551,8 +551,23 @@ TEST(ConfigCmdline, DebugFlag) {
 TEST(ConfigCmdline, DebugWithABadValue) {
   LoadedConfig lc = load("", "strata.debug=verbose");
   CHECK_FALSE(lc.config.debug);
-  CHECK_EQUAL(std::string("kernel command line (strata.debug): not a boolean; debug stays off\n"),
+  CHECK_EQUAL(std::string("kernel command line (strata.debug): 'verbose' is not a boolean; debug stays off\n"),
               join(lc.diagnostics));
+}
+
+TEST(ConfigCmdline, BadDebugValueAfterAGoodOneSaysDebugStaysOn) {
+  LoadedConfig lc = load("", "strata.debug strata.debug=verbose");
+  CHECK_TRUE(lc.config.debug);
+  CHECK_EQUAL(std::string("kernel command line (strata.debug): 'verbose' is not a boolean; debug stays on\n"),
+              join(lc.diagnostics));
+}
+
+TEST(ConfigCmdline, IndentedLinesAreKeysNotContinuations) {
+  LoadedConfig lc = load("[upper]\n    mode = none\n\tsize = 10m\n  [binds]\n  readonly = /etc/a\n", "");
+  CHECK_EQUAL(std::string(""), join(lc.diagnostics));
+  CHECK_TRUE(lc.config.upper_mode == UpperMode::kNone);
+  CHECK_EQUAL(std::string("10m"), lc.config.upper_size);
+  CHECK_EQUAL(1u, lc.config.readonly_binds.size());
 }
 
 TEST(ConfigCmdline, BareBreakStopsBeforeSwitch) {
