@@ -1,24 +1,23 @@
 #include "boot.h"
 
-#include <cstring>
 #include <fcntl.h>
 #include <sys/mount.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <set>
-
 #include <sys/reboot.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <set>
 
 #include "device_wait.h"
-#include "persist.h"
 #include "execute.h"
 #include "failure.h"
 #include "log.h"
 #include "modules.h"
 #include "paths.h"
+#include "persist.h"
 #include "plan.h"
 #include "status.h"
 #include "switch_root.h"
@@ -76,8 +75,10 @@ struct Boot {
     LOGN("break before stage '%s'", stage.c_str());
     auto s = run_shell(paths::kRescueShell, "strata: strata.break=" + stage + ": shell before the '" + stage +
                                                 "' stage.\nstrata: exit the shell to continue the boot.");
-    if (!s) LOGE("cannot open the break shell: %s", s.error().message().c_str());
-    else LOGN("break shell exited; continuing with stage '%s'", stage.c_str());
+    if (!s)
+      LOGE("cannot open the break shell: %s", s.error().message().c_str());
+    else
+      LOGN("break shell exited; continuing with stage '%s'", stage.c_str());
   }
 
   void read_config() {
@@ -88,7 +89,8 @@ struct Boot {
     if (auto f = sys::read_file(paths::kConfig)) {
       ini = *f;
     } else {
-      pre.push_back({paths::kConfig, "cannot read the config (" + f.error().message() + "); using the built-in defaults"});
+      pre.push_back(
+          {paths::kConfig, "cannot read the config (" + f.error().message() + "); using the built-in defaults"});
     }
     loaded = load_config(ini, paths::kConfig, strata_words(cmdline));
     loaded.diagnostics.insert(loaded.diagnostics.begin(), pre.begin(), pre.end());

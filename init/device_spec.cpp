@@ -38,11 +38,16 @@ std::string DeviceSpec::text() const {
 
 bool DeviceSpec::matches(const BlockDevice& d) const {
   switch (kind) {
-    case kPath: return d.path == value;
-    case kLabel: return !d.label.empty() && d.label == value;
-    case kUuid: return !d.uuid.empty() && iequal(d.uuid, value);
-    case kPartUuid: return !d.partuuid.empty() && iequal(d.partuuid, value);
-    case kPartLabel: return !d.partlabel.empty() && d.partlabel == value;
+    case kPath:
+      return d.path == value;
+    case kLabel:
+      return !d.label.empty() && d.label == value;
+    case kUuid:
+      return !d.uuid.empty() && iequal(d.uuid, value);
+    case kPartUuid:
+      return !d.partuuid.empty() && iequal(d.partuuid, value);
+    case kPartLabel:
+      return !d.partlabel.empty() && d.partlabel == value;
   }
   return false;
 }

@@ -1,12 +1,12 @@
 #include "device_wait.h"
 
-#include <cstring>
 #include <dirent.h>
 #include <linux/netlink.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include <cstring>
 #include <string>
 
 #include "log.h"
@@ -40,7 +40,8 @@ void add_or_replace(std::vector<BlockDevice>& have, BlockDevice d) {
 
 void probe_into(std::vector<BlockDevice>& have, const std::string& path) {
   if (auto d = probe_device(path)) {
-    LOGD("probed %s: TYPE=%s LABEL=%s PARTLABEL=%s", d->path.c_str(), d->type.c_str(), d->label.c_str(), d->partlabel.c_str());
+    LOGD("probed %s: TYPE=%s LABEL=%s PARTLABEL=%s", d->path.c_str(), d->type.c_str(), d->label.c_str(),
+         d->partlabel.c_str());
     add_or_replace(have, std::move(*d));
   }
 }
@@ -67,9 +68,12 @@ std::string block_devname(const char* buf, size_t len) {
   while (i < len) {
     std::string field(buf + i, strnlen(buf + i, len - i));
     i += field.size() + 1;
-    if (field.rfind("ACTION=", 0) == 0) action = field.substr(7);
-    else if (field.rfind("SUBSYSTEM=", 0) == 0) subsystem = field.substr(10);
-    else if (field.rfind("DEVNAME=", 0) == 0) devname = field.substr(8);
+    if (field.rfind("ACTION=", 0) == 0)
+      action = field.substr(7);
+    else if (field.rfind("SUBSYSTEM=", 0) == 0)
+      subsystem = field.substr(10);
+    else if (field.rfind("DEVNAME=", 0) == 0)
+      devname = field.substr(8);
   }
   if (subsystem != "block" || (action != "add" && action != "change")) return "";
   return devname;
@@ -77,7 +81,8 @@ std::string block_devname(const char* buf, size_t len) {
 
 }  // namespace
 
-DeviceScan wait_for_devices(const std::vector<DeviceSpec>& wanted, int timeout_ms, const char* sys_block, const char* dev_dir) {
+DeviceScan wait_for_devices(const std::vector<DeviceSpec>& wanted, int timeout_ms, const char* sys_block,
+                            const char* dev_dir) {
   DeviceScan scan;
   const long start = now_ms();
   UniqueFd sock = open_uevent_socket();

@@ -15,7 +15,7 @@ struct DeviceScan {
   int waited_ms = 0;
 };
 
-DeviceScan wait_for_devices(const std::vector<DeviceSpec>& wanted, int timeout_ms, const char* sys_block = "/sys/class/block",
-                            const char* dev_dir = "/dev");
+DeviceScan wait_for_devices(const std::vector<DeviceSpec>& wanted, int timeout_ms,
+                            const char* sys_block = "/sys/class/block", const char* dev_dir = "/dev");
 
 }  // namespace strata

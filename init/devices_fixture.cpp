@@ -21,13 +21,20 @@ int on_value(void* user, const char* section, const char* name, const char* valu
   }
   if (c->out->empty() || c->out->back().path != sec) c->out->push_back(BlockDevice{sec, "", "", "", "", "", 0});
   BlockDevice& d = c->out->back();
-  if (key == "TYPE") d.type = v;
-  else if (key == "LABEL") d.label = v;
-  else if (key == "UUID") d.uuid = v;
-  else if (key == "PARTUUID") d.partuuid = v;
-  else if (key == "PARTLABEL") d.partlabel = v;
-  else if (key == "SIZE") d.size = std::strtoull(v.c_str(), nullptr, 10);
-  else c->problems->push_back({*c->file, "[" + sec + "] unknown key " + key + "; ignored"});
+  if (key == "TYPE")
+    d.type = v;
+  else if (key == "LABEL")
+    d.label = v;
+  else if (key == "UUID")
+    d.uuid = v;
+  else if (key == "PARTUUID")
+    d.partuuid = v;
+  else if (key == "PARTLABEL")
+    d.partlabel = v;
+  else if (key == "SIZE")
+    d.size = std::strtoull(v.c_str(), nullptr, 10);
+  else
+    c->problems->push_back({*c->file, "[" + sec + "] unknown key " + key + "; ignored"});
   return 1;
 }
 }  // namespace

@@ -27,8 +27,12 @@ void use_kmsg() {
   g_kmsg = ::open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 }
 
-void set_debug(bool on) { g_debug = on; }
-bool debug_enabled() { return g_debug; }
+void set_debug(bool on) {
+  g_debug = on;
+}
+bool debug_enabled() {
+  return g_debug;
+}
 
 void write(Level level, const std::string& line) {
   if (level == kDebug && !g_debug) return;

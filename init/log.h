@@ -27,7 +27,7 @@ void console(const std::string& text);
 #define LOGW(...) ::strata::log::printf(::strata::log::kWarning, __VA_ARGS__)
 #define LOGN(...) ::strata::log::printf(::strata::log::kNotice, __VA_ARGS__)
 #define LOGI(...) ::strata::log::printf(::strata::log::kInfo, __VA_ARGS__)
-#define LOGD(...)                                                                  \
-  do {                                                                             \
+#define LOGD(...)                                                                                  \
+  do {                                                                                             \
     if (::strata::log::debug_enabled()) ::strata::log::printf(::strata::log::kDebug, __VA_ARGS__); \
   } while (0)

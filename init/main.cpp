@@ -42,16 +42,21 @@ int print_plan(int argc, char** argv) {
   for (int i = 2; i < argc; i++) {
     std::string a = argv[i];
     if (i + 1 >= argc) return usage();
-    if (a == "--config") config_path = argv[++i];
-    else if (a == "--cmdline") cmdline = argv[++i];
-    else if (a == "--devices") devices_path = argv[++i];
-    else return usage();
+    if (a == "--config")
+      config_path = argv[++i];
+    else if (a == "--cmdline")
+      cmdline = argv[++i];
+    else if (a == "--devices")
+      devices_path = argv[++i];
+    else
+      return usage();
   }
   std::string ini = config_path.empty() ? "" : read_or_die(config_path);
   auto loaded = strata::load_config(ini, config_path.empty() ? "(none)" : config_path, strata::strata_words(cmdline));
   strata::Facts facts{loaded.config, loaded.diagnostics, {}, false, 0, ""};
   std::vector<strata::Diagnostic> problems;
-  if (!devices_path.empty()) facts.devices = strata::parse_devices_fixture(read_or_die(devices_path), devices_path, problems);
+  if (!devices_path.empty())
+    facts.devices = strata::parse_devices_fixture(read_or_die(devices_path), devices_path, problems);
   for (const auto& p : problems) std::fprintf(stderr, "%s: %s\n", p.where.c_str(), p.message.c_str());
   std::fputs(strata::format_plan(strata::decide(facts)).c_str(), stdout);
   return 0;
@@ -69,9 +74,7 @@ int check_config(const std::string& path) {
 int main(int argc, char** argv) {
   if (::getpid() == 1) {
     // PID 1 must never return or throw: the kernel would panic.
-    std::set_terminate([] {
-      strata::reboot_after(10, "strata-init hit an internal error (std::terminate)");
-    });
+    std::set_terminate([] { strata::reboot_after(10, "strata-init hit an internal error (std::terminate)"); });
     try {
       strata::run_pid1(argc, argv);
     } catch (const std::exception& e) {

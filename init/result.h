@@ -21,8 +21,12 @@ struct Error {
 };
 
 // Builds an Error from the current errno.
-inline Error errno_error(std::string context) { return Error{errno, std::move(context)}; }
-inline Error plain_error(std::string context) { return Error{0, std::move(context)}; }
+inline Error errno_error(std::string context) {
+  return Error{errno, std::move(context)};
+}
+inline Error plain_error(std::string context) {
+  return Error{0, std::move(context)};
+}
 
 template <typename T>
 class [[nodiscard]] Result {

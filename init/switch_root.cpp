@@ -1,6 +1,5 @@
 #include "switch_root.h"
 
-#include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -9,6 +8,8 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include "log.h"
 #include "sys.h"
@@ -64,7 +65,8 @@ Status switch_root(const std::string& newroot) {
   // MS_MOVE and pivot_root refuse shared mounts.
   if (auto s = sys::make_private("/"); !s) return s;
 
-  struct stat root_st {}, new_st {};
+  struct stat root_st {
+  }, new_st{};
   if (::stat("/", &root_st) != 0) return errno_error("stat /");
   if (::stat(newroot.c_str(), &new_st) != 0) return errno_error("stat " + newroot);
   if (root_st.st_dev == new_st.st_dev) return plain_error(newroot + " is not a mount point; refusing to switch to it");
@@ -72,7 +74,8 @@ Status switch_root(const std::string& newroot) {
   for (const char* m : {"/dev", "/proc", "/sys", "/run"}) {
     const std::string target = newroot + m;
     if (!sys::is_dir(target)) {
-      if (auto s = sys::mkdir_p(target); !s) return plain_error("the new root has no " + std::string(m) + " and it cannot be made: " + s.error().message());
+      if (auto s = sys::mkdir_p(target); !s)
+        return plain_error("the new root has no " + std::string(m) + " and it cannot be made: " + s.error().message());
     }
     if (auto s = sys::move_mount(m, target); !s) return s;
   }

@@ -46,7 +46,8 @@ Status umount(const std::string& target, int flags) {
 
 Status move_mount(const std::string& from, const std::string& to) {
   LOGD("mount(%s, %s, MS_MOVE)", from.c_str(), to.c_str());
-  if (::mount(from.c_str(), to.c_str(), nullptr, MS_MOVE, nullptr) != 0) return errno_error("move mount " + from + " to " + to);
+  if (::mount(from.c_str(), to.c_str(), nullptr, MS_MOVE, nullptr) != 0)
+    return errno_error("move mount " + from + " to " + to);
   return {};
 }
 
@@ -73,7 +74,8 @@ Status bind_readonly_legacy(const std::string& from, const std::string& to, Bind
 
 Status bind_readonly(const std::string& from, const std::string& to, BindAttrs a) {
   LOGD("open_tree(%s, OPEN_TREE_CLONE|AT_RECURSIVE)", from.c_str());
-  int tree = static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, from.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+  int tree = static_cast<int>(
+      ::syscall(SYS_open_tree, AT_FDCWD, from.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
   if (tree < 0) {
     if (errno == ENOSYS) return bind_readonly_legacy(from, to, a);
     return errno_error("open_tree " + from);
@@ -166,7 +168,9 @@ Status rename_durable(const std::string& from, const std::string& to) {
   return {};
 }
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+bool exists(const std::string& path) {
+  return ::access(path.c_str(), F_OK) == 0;
+}
 
 bool is_dir(const std::string& path) {
   struct stat st {};

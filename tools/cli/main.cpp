@@ -47,8 +47,9 @@ int status(bool json) {
     return 1;
   }
   auto str = [&](const nlohmann::json& j, const char* k) { return j.contains(k) ? j[k].get<std::string>() : "-"; };
-  std::printf("boot:      %s%s\n", s.value("degraded", false) ? "DEGRADED" : "ok",
-              s.value("attempts", 1) > 1 ? (" after " + std::to_string(s.value("attempts", 1)) + " attempts").c_str() : "");
+  std::printf(
+      "boot:      %s%s\n", s.value("degraded", false) ? "DEGRADED" : "ok",
+      s.value("attempts", 1) > 1 ? (" after " + std::to_string(s.value("attempts", 1)) + " attempts").c_str() : "");
   std::printf("root:      %s\n", str(s, "mode").c_str());
   const auto& lower = s["lower"];
   std::printf("lower:     %s %s (%s)%s\n", str(lower, "device").c_str(), str(lower, "fstype").c_str(),
@@ -104,10 +105,14 @@ int main(int argc, char** argv) {
   bool json = false, all = false, reboot_now = true;
   for (int i = 2; i < argc; i++) {
     std::string a = argv[i];
-    if (a == "--json" && cmd == "status") json = true;
-    else if (a == "--all" && cmd == "factory-reset") all = true;
-    else if (a == "--no-reboot" && cmd == "factory-reset") reboot_now = false;
-    else return usage();
+    if (a == "--json" && cmd == "status")
+      json = true;
+    else if (a == "--all" && cmd == "factory-reset")
+      all = true;
+    else if (a == "--no-reboot" && cmd == "factory-reset")
+      reboot_now = false;
+    else
+      return usage();
   }
   if (cmd == "status") return status(json);
   if (cmd == "factory-reset") return factory_reset(all, reboot_now);
