@@ -331,8 +331,11 @@ LoadedConfig load_config(std::string_view ini_text, const std::string& file, con
       } else if (v == "all") {
         out.config.reset = true;
         out.config.reset_tier = ResetTier::kAll;
-      } else if (v != "0" && v != "no") {
-        out.diagnostics.push_back({where, "'" + v + "' is not 1, overlay, all or 0; no reset"});
+      } else {
+        // Later words override earlier ones: 0, and a garbled word, take back an earlier reset.
+        out.config.reset = false;
+        if (v != "0" && v != "no")
+          out.diagnostics.push_back({where, "'" + v + "' is not 1, overlay, all or 0; no reset"});
       }
       continue;
     }

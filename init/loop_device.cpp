@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/loop.h>
 #include <sys/ioctl.h>
+#include <sys/types.h>
 
 #include <cstring>
 
@@ -10,6 +11,10 @@
 
 namespace strata {
 namespace {
+
+// On 32-bit targets open() of an image of 2 GiB or more fails with EOVERFLOW
+// unless off_t is 64 bits (init/CMakeLists.txt defines _FILE_OFFSET_BITS=64).
+static_assert(sizeof(off_t) == 8, "strata needs a 64-bit off_t (_FILE_OFFSET_BITS=64)");
 
 Status configure(int loop_fd, int backing_fd, const std::string& image, bool direct_io) {
   loop_config cfg{};

@@ -34,6 +34,62 @@ std::string unique_suffix() {
   return std::to_string(ts.tv_sec) + "." + std::to_string(ts.tv_nsec) + "." + std::to_string(::getpid());
 }
 
+// The directories above `path` (a preserved path) in the new upper's data
+// dir, with the owner and mode of the old upper's: overlayfs shows a
+// directory that exists in the upper with the upper's attributes.
+Status make_parents(const std::string& old_data, const std::string& new_data, const std::string& path) {
+  for (size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+    const std::string rel = path.substr(0, slash), dir = new_data + rel;
+    if (lexists(dir)) continue;
+    struct stat st {};
+    if (::lstat((old_data + rel).c_str(), &st) != 0) return errno_error("lstat " + old_data + rel);
+    if (::mkdir(dir.c_str(), 0700) != 0) return errno_error("mkdir " + dir);
+    if (::chown(dir.c_str(), st.st_uid, st.st_gid) != 0 || ::chmod(dir.c_str(), st.st_mode & 07777) != 0)
+      return errno_error("set the owner and mode of " + dir);
+  }
+  return {};
+}
+
+// A preserved path inside another preserved path moves with that one.
+bool inside_another(const std::string& path, const std::vector<std::string>& all) {
+  for (const auto& other : all)
+    if (path.size() > other.size() && path.compare(0, other.size(), other) == 0 && path[other.size()] == '/')
+      return true;
+  return false;
+}
+
+// Copies into the directory `to` what it lacks of the tree `from`, entry by
+// entry: directories, files and symlinks, with their owner and mode. Nothing
+// `to` has is touched; device nodes, fifos and sockets are left out.
+Status copy_missing(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  fs::recursive_directory_iterator it(from, ec);
+  for (const fs::recursive_directory_iterator end; !ec && it != end; it.increment(ec)) {
+    const std::string src = it->path().string(), dst = to + src.substr(from.size());
+    struct stat st {};
+    struct stat have {};
+    if (::lstat(src.c_str(), &st) != 0) return errno_error("lstat " + src);
+    if (::lstat(dst.c_str(), &have) == 0) {
+      if (S_ISDIR(st.st_mode) && !S_ISDIR(have.st_mode)) it.disable_recursion_pending();
+      continue;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      if (::mkdir(dst.c_str(), 0700) != 0) return errno_error("mkdir " + dst);
+    } else if (S_ISREG(st.st_mode)) {
+      if (!fs::copy_file(src, dst, ec)) return Error{ec.value(), "copy " + src + " to " + dst};
+    } else if (S_ISLNK(st.st_mode)) {
+      fs::copy_symlink(src, dst, ec);
+      if (ec) return Error{ec.value(), "copy symlink " + src + " to " + dst};
+    } else {
+      continue;
+    }
+    if (::lchown(dst.c_str(), st.st_uid, st.st_gid) != 0) return errno_error("chown " + dst);
+    if (!S_ISLNK(st.st_mode) && ::chmod(dst.c_str(), st.st_mode & 07777) != 0) return errno_error("chmod " + dst);
+  }
+  if (ec) return Error{ec.value(), "read " + from};
+  return {};
+}
+
 }  // namespace
 
 Status DataPartition::sync() const {
@@ -57,7 +113,9 @@ Status DataPartition::request_reset(ResetTier tier) const {
 Status DataPartition::move_to_trash(const std::string& path, const std::string& kind, std::vector<std::string>& log) {
   if (!lexists(path)) return {};
   if (auto s = sys::mkdir_p(p(data::kTrash), 0700); !s) return s;
-  const std::string dest = p(data::kTrash) + "/" + kind + "-" + unique_suffix();
+  // Without a clock the suffix can repeat across boots: count up past any taken name.
+  std::string dest = p(data::kTrash) + "/" + kind + "-" + unique_suffix();
+  for (int n = 1; lexists(dest); n++) dest = p(data::kTrash) + "/" + kind + "-" + unique_suffix() + "-" + std::to_string(n);
   if (auto s = sys::rename_durable(path, dest); !s) return s;
   log.push_back("moved " + path + " aside to " + dest);
   return {};
@@ -116,7 +174,22 @@ Status DataPartition::apply_lower_change(const std::string& lower_id, LowerChang
                                          const std::vector<std::string>& preserve, std::vector<std::string>& log) {
   const std::string id_path = p(data::kLowerId);
   auto recorded = sys::read_file(id_path, 4096);
-  if (recorded && trim(*recorded) == lower_id) return {};
+  if (recorded && trim(*recorded) == lower_id) {
+    // A replacement cut short, and now the image it was for is not the one
+    // booting (an A/B fallback): put the preserved paths back, drop the rest.
+    const std::string upper = p(data::kUpper), fresh = upper + ".new";
+    if (lexists(fresh) && lexists(upper)) {
+      for (const auto& path : preserve) {
+        const std::string moved = fresh + "/data" + path, home = upper + "/data" + path;
+        if (lexists(moved) && !lexists(home) && ::rename(moved.c_str(), home.c_str()) != 0)
+          return errno_error("put " + path + " back into the upper");
+      }
+      if (auto s = sync(); !s) return s;
+      if (auto s = move_to_trash(fresh, "upper", log); !s) return s;
+      log.push_back("rolled back a replacement of the upper cut short for another image");
+    }
+    return {};
+  }
   if (recorded && !trim(*recorded).empty() && policy != LowerChange::kKeep) {
     log.push_back("lower image changed (" + trim(*recorded) + " -> " + lower_id + "): " + to_string(policy));
     const std::string upper = p(data::kUpper), fresh = upper + ".new";
@@ -127,8 +200,8 @@ Status DataPartition::apply_lower_change(const std::string& lower_id, LowerChang
     if (policy == LowerChange::kPreserve) {
       for (const auto& path : preserve) {
         const std::string from = upper + "/data" + path, to = fresh + "/data" + path;
-        if (!lexists(from)) continue;
-        if (auto s = sys::mkdir_p(fs::path(to).parent_path().string()); !s) return s;
+        if (!lexists(from) || inside_another(path, preserve)) continue;
+        if (auto s = make_parents(upper + "/data", fresh + "/data", path); !s) return s;
         if (::rename(from.c_str(), to.c_str()) != 0) return errno_error("preserve " + path);
         log.push_back("preserved " + path);
       }
@@ -152,20 +225,26 @@ Result<std::string> DataPartition::prepare_persistent(const std::string& path, c
     fs::remove_all(seed, ec);
     if (auto s = sys::mkdir_p(fs::path(tree).parent_path().string()); !s) return s.error();
     if (sys::is_dir(lower_copy)) {
-      fs::copy(lower_copy, seed, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
-      if (ec) return Error{ec.value(), "seed persistent " + path + " from the image"};
+      // Owners and modes too: a service's state dir in the image stays its own.
+      struct stat st {};
+      Status s = ::stat(lower_copy.c_str(), &st) == 0 ? Status() : errno_error("stat " + lower_copy);
+      if (s && ::mkdir(seed.c_str(), 0700) != 0) s = errno_error("mkdir " + seed);
+      if (s && (::chown(seed.c_str(), st.st_uid, st.st_gid) != 0 || ::chmod(seed.c_str(), st.st_mode & 07777) != 0))
+        s = errno_error("set the owner and mode of " + seed);
+      if (s) s = copy_missing(lower_copy, seed);
+      if (!s) return Error{s.error().err, "seed persistent " + path + " from the image: " + s.error().context};
       log.push_back("persistent " + path + ": seeded from the image");
     } else if (auto s = sys::mkdir_p(seed); !s) {
       return s.error();
     } else {
       log.push_back("persistent " + path + ": created empty (not in the image)");
     }
+    if (auto s = sync(); !s) return s.error();  // the copied data before the name that says "seeded"
     if (auto s = sys::rename_durable(seed, tree); !s) return s.error();
   } else if (add_new && sys::is_dir(lower_copy)) {
     // Only what is missing is copied; nothing in the tree is overwritten.
-    fs::copy(lower_copy, tree,
-             fs::copy_options::recursive | fs::copy_options::skip_existing | fs::copy_options::copy_symlinks, ec);
-    if (ec) return Error{ec.value(), "add new files to persistent " + path};
+    if (auto s = copy_missing(lower_copy, tree); !s)
+      return Error{s.error().err, "add new files to persistent " + path + ": " + s.error().context};
   }
   return tree;
 }
