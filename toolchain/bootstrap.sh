@@ -44,16 +44,50 @@ install_host_packages() {
 # Kernel flavour per Debian architecture.
 kernel_meta() { case $1 in arm64) echo linux-image-arm64 ;; armhf) echo linux-image-armmp ;; *) die "unknown arch $1" ;; esac; }
 
+# libcpputest-dev: CppUTest's static libraries for the target, so that the unit
+# tests also run as target binaries under qemu-user (tests/cross).
 target_packages=(libblkid-dev libblkid1 libinih-dev libinih1 libsodium-dev libsodium23 busybox-static
-  nlohmann-json3-dev)
+  nlohmann-json3-dev libcpputest-dev)
+target_static_libs=(libblkid.a libinih.a libsodium.a libCppUTest.a libCppUTestExt.a)
+
+# unpack_debs ROOT DEB...: dpkg -x each into ROOT, recording its version.
+unpack_debs() {
+  local root=$1 deb; shift
+  for deb in "$@"; do
+    dpkg -x "$deb" "$root" || die "cannot unpack $deb"
+    dpkg-deb -f "$deb" Package Version | paste -sd' ' >>"$root/VERSIONS"
+  done
+}
+
+check_sysroot() {
+  local arch=$1 root=$2 lib
+  for lib in "${target_static_libs[@]}"; do
+    find "$root/usr/lib" -name "$lib" | grep -q . || die "$arch: $lib missing from the unpacked packages"
+  done
+  [ -x "$root/bin/busybox" ] || die "$arch: busybox-static did not unpack to bin/busybox"
+}
 
 fetch_arch() {
   local arch=$1 root=$cache/$1
   local apt=$cache/apt-$arch
-  # The stamp records what was asked for, so adding a package refetches.
-  local want="${target_packages[*]}"
-  if [ -f "$root/.complete" ] && [ "$(cat "$root/.complete")" = "$want" ]; then
+  # The stamp records what was asked for, so a changed list fetches again.
+  local want="${target_packages[*]}" have="" p full=0
+  local add=()
+  [ -f "$root/.complete" ] && have=$(cat "$root/.complete")
+  if [ "$have" = "$want" ]; then
     say "$arch sysroot present ($root)"; return
+  fi
+  # Packages only added to the list since the sysroot was made are fetched on
+  # their own: a full refetch would also move to the newest kernel, under the
+  # feet of builds and benchmarks. A package dropped from the list refetches all.
+  if [ -z "$have" ]; then
+    full=1
+  else
+    for p in "${target_packages[@]}"; do [[ " $have " == *" $p "* ]] || add+=("$p"); done
+    for p in $have; do [[ " $want " == *" $p "* ]] || full=1; done
+    if [ $full -eq 0 ] && [ ${#add[@]} -eq 0 ]; then
+      echo "$want" >"$root/.complete"; say "$arch sysroot present ($root)"; return
+    fi
   fi
   mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$root"
   local aptopts=(-o "APT::Architecture=$arch" -o "APT::Architectures=$arch"
@@ -74,23 +108,31 @@ fetch_arch() {
     say "$arch: WARNING: some package indexes failed; using the ones that arrived (versions in $root/VERSIONS)"
   fi
 
+  local dl=$apt/debs
+  if [ $full -eq 0 ]; then
+    rm -rf "$dl"; mkdir -p "$dl"
+    say "$arch: adding ${add[*]} to the existing sysroot"
+    (cd "$dl" && apt-get "${aptopts[@]}" download "${add[@]}") || die "$arch: download failed"
+    unpack_debs "$root" "$dl"/*.deb
+    check_sysroot "$arch" "$root"
+    echo "$want" >"$root/.complete"
+    say "$arch: ready (kernel $(cat "$root/KERNEL_VERSION"))"
+    return
+  fi
+
   # Resolve the kernel metapackage to the real image package (newest version).
   local meta kpkg
   meta=$(kernel_meta "$arch")
   kpkg=$(apt-cache "${aptopts[@]}" depends "$meta" 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
   [ -n "$kpkg" ] || die "$arch: cannot resolve $meta to a kernel package"
 
-  local dl=$apt/debs
   rm -rf "$dl"; mkdir -p "$dl"
   say "$arch: downloading ${target_packages[*]} $kpkg"
   (cd "$dl" && apt-get "${aptopts[@]}" download "${target_packages[@]}" "$kpkg") ||
     die "$arch: download failed"
   rm -rf "$root"; mkdir -p "$root"
   : >"$root/VERSIONS"
-  for deb in "$dl"/*.deb; do
-    dpkg -x "$deb" "$root" || die "$arch: cannot unpack $deb"
-    dpkg-deb -f "$deb" Package Version | paste -sd' ' >>"$root/VERSIONS"
-  done
+  unpack_debs "$root" "$dl"/*.deb
   # Normalise: the kernel as $root/boot/vmlinuz, modules under $root/lib/modules/<ver>.
   local kver
   kver=$(ls "$root/lib/modules" | head -n1)
@@ -99,10 +141,7 @@ fetch_arch() {
   echo "$kver" >"$root/KERNEL_VERSION"
   # modules.dep is made by depmod at install time, so make it here.
   depmod -b "$root" "$kver" || die "$arch: depmod failed"
-  for lib in libblkid.a libinih.a libsodium.a; do
-    find "$root/usr/lib" -name "$lib" | grep -q . || die "$arch: $lib missing from the unpacked packages"
-  done
-  [ -x "$root/bin/busybox" ] || die "$arch: busybox-static did not unpack to bin/busybox"
+  check_sysroot "$arch" "$root"
   echo "$want" >"$root/.complete"
   say "$arch: ready (kernel $kver)"
 }
