@@ -11,6 +11,7 @@
 #include <cstring>
 #include <set>
 
+#include "clock.h"
 #include "device_wait.h"
 #include "execute.h"
 #include "failure.h"
@@ -25,12 +26,6 @@
 
 namespace strata {
 namespace {
-
-long now_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 // The kernel leaves us with nothing mounted but the initramfs.
 void mount_early_filesystems() {
@@ -104,25 +99,26 @@ struct Boot {
   // The kernel modules must be in before any device can appear.
   void load_board_modules() {
     maybe_break("modules");
-    long t0 = now_ms();
+    int64_t t0 = monotonic_ms();
     std::vector<std::string> errors;
     std::vector<ModuleEntry> list;
     if (auto text = sys::read_file(paths::kModuleList)) list = parse_module_list(*text, errors);
     for (const auto& f : load_modules(list)) errors.push_back(f);
     for (const auto& e : errors) LOGE("%s", e.c_str());
-    early_times.push_back({"modules", now_ms() - t0});
-    LOGI("stage modules: %zu modules, %zu problems, %ld ms", list.size(), errors.size(), now_ms() - t0);
+    early_times.push_back({"modules", monotonic_ms() - t0});
+    LOGI("stage modules: %zu modules, %zu problems, %lld ms", list.size(), errors.size(),
+         static_cast<long long>(monotonic_ms() - t0));
   }
 
   // One attempt at the root. Returns only on failure, with why.
   std::string attempt() {
     attempts++;
     maybe_break("devices");
-    long t0 = now_ms();
+    int64_t t0 = monotonic_ms();
     auto wanted = required_devices(loaded.config);
     DeviceScan scan = wait_for_devices(wanted, loaded.config.device_timeout_ms);
     std::vector<StageTime> times = early_times;
-    times.push_back({"devices", now_ms() - t0});
+    times.push_back({"devices", monotonic_ms() - t0});
     LOGI("stage devices: %zu block devices, %s, %d ms", scan.devices.size(), scan.timed_out ? "timed out" : "all found",
          scan.waited_ms);
 
@@ -152,7 +148,7 @@ struct Boot {
       maybe_break("switch");
       std::vector<StageTime> all = times;
       for (const auto& t : ex.times()) all.push_back(t);
-      for (const auto& t : all) LOGI("stage %s: %ld ms", t.stage.c_str(), t.ms);
+      for (const auto& t : all) LOGI("stage %s: %lld ms", t.stage.c_str(), static_cast<long long>(t.ms));
 
       BootReport report{&plan, all, warnings, ex.loop_device(), attempts, ex.actions()};
       if (auto w = sys::write_file(paths::kStatus, status_json(report)); !w)

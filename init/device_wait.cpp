@@ -9,18 +9,13 @@
 #include <cstring>
 #include <string>
 
+#include "clock.h"
 #include "log.h"
 #include "probe.h"
 #include "unique_fd.h"
 
 namespace strata {
 namespace {
-
-long now_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 bool all_found(const std::vector<DeviceSpec>& wanted, const std::vector<BlockDevice>& have) {
   for (const auto& w : wanted)
@@ -84,7 +79,7 @@ std::string block_devname(const char* buf, size_t len) {
 DeviceScan wait_for_devices(const std::vector<DeviceSpec>& wanted, int timeout_ms, const char* sys_block,
                             const char* dev_dir) {
   DeviceScan scan;
-  const long start = now_ms();
+  const int64_t start = monotonic_ms();
   UniqueFd sock = open_uevent_socket();
   if (!sock.valid()) LOGW("cannot listen for kernel uevents (%s); scanning only once", strerror(errno));
 
@@ -97,7 +92,7 @@ DeviceScan wait_for_devices(const std::vector<DeviceSpec>& wanted, int timeout_m
   }
 
   while (!all_found(wanted, scan.devices)) {
-    long left = timeout_ms - (now_ms() - start);
+    int64_t left = timeout_ms - (monotonic_ms() - start);
     if (left <= 0 || !sock.valid()) {
       scan.timed_out = true;
       break;
@@ -115,7 +110,7 @@ DeviceScan wait_for_devices(const std::vector<DeviceSpec>& wanted, int timeout_m
       if (!name.empty()) probe_into(scan.devices, std::string(dev_dir) + "/" + name);
     }
   }
-  scan.waited_ms = static_cast<int>(now_ms() - start);
+  scan.waited_ms = static_cast<int>(monotonic_ms() - start);
   return scan;
 }
 

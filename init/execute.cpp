@@ -3,24 +3,17 @@
 #include <sys/mount.h>
 #include <time.h>
 
+#include "clock.h"
 #include "data_layout.h"
 #include "image_id.h"
 #include "log.h"
 #include "loop_device.h"
-#include "persist.h"
 #include "paths.h"
+#include "persist.h"
 #include "probe.h"
 #include "sys.h"
 
 namespace strata {
-namespace {
-long now_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-}  // namespace
-
 Status Executor::mount_tracked(const std::string& src, const std::string& target, const std::string& fstype,
                                unsigned long flags, const std::string& data) {
   if (auto s = sys::mount(src, target, fstype, flags, data); !s) return s;
@@ -104,8 +97,8 @@ Status Executor::mount_data(const BootPlan& plan) {
   if (plan.upper_mode != UpperMode::kPersistent) return {};
   if (auto s = dp.ensure_upper(); !s) return s;
   const std::string lower_dev = loop_device_.empty() ? plan.root_device : loop_device_;
-  if (auto s = dp.apply_lower_change(lower_identity(path(paths::kLower), lower_dev), plan.on_lower_change, plan.preserve,
-                                     actions_);
+  if (auto s = dp.apply_lower_change(lower_identity(path(paths::kLower), lower_dev), plan.on_lower_change,
+                                     plan.preserve, actions_);
       !s)
     return s;
   if (auto s = dp.ensure_upper(); !s) return s;
@@ -113,7 +106,7 @@ Status Executor::mount_data(const BootPlan& plan) {
 }
 
 Status Executor::mount_layers(const BootPlan& plan) {
-  long t0 = now_ms();
+  int64_t t0 = monotonic_ms();
   if (before_stage) before_stage("mount");
   Status s = mount_lower(plan);
   if (s && plan.use_data) {
@@ -121,7 +114,7 @@ Status Executor::mount_layers(const BootPlan& plan) {
     if (!s) data_error_ = "data partition " + plan.data_device + " (" + plan.data_spec + "): " + s.error().message();
   }
   if (s) s = mount_upper_and_overlay(plan);
-  times_.push_back({"mount", now_ms() - t0});
+  times_.push_back({"mount", monotonic_ms() - t0});
   return s;
 }
 
@@ -142,7 +135,7 @@ Status Executor::bind_persistent(const BootPlan& plan, std::vector<std::string>&
 
 Status Executor::bind_paths(const BootPlan& plan, std::vector<std::string>& warnings) {
   if (before_stage) before_stage("binds");
-  long t0 = now_ms();
+  int64_t t0 = monotonic_ms();
   if (auto s = bind_persistent(plan, warnings); !s) return s;
   for (const auto& b : plan.binds) {
     const std::string src = path(b.source);
@@ -158,7 +151,7 @@ Status Executor::bind_paths(const BootPlan& plan, std::vector<std::string>& warn
     if (auto s = sys::bind_readonly(src, dst, {b.nosuid, b.nodev, b.noexec}); !s) return s;
     mounted_.push_back(dst);
   }
-  times_.push_back({"binds", now_ms() - t0});
+  times_.push_back({"binds", monotonic_ms() - t0});
   return {};
 }
 

@@ -3,6 +3,7 @@
 // failed attempt can be undone before the next one.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -14,7 +15,7 @@ namespace strata {
 
 struct StageTime {
   std::string stage;
-  long ms = 0;
+  int64_t ms = 0;
 };
 
 class Executor {
@@ -43,8 +44,8 @@ class Executor {
   std::string loop_device() const { return loop_device_; }
 
  private:
-  Status mount_tracked(const std::string& src, const std::string& target, const std::string& fstype, unsigned long flags,
-                       const std::string& data = "");
+  Status mount_tracked(const std::string& src, const std::string& target, const std::string& fstype,
+                       unsigned long flags, const std::string& data = "");
   Status mount_lower(const BootPlan& plan);
   Status mount_upper_and_overlay(const BootPlan& plan);
   Status mount_data(const BootPlan& plan);

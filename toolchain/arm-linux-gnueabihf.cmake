@@ -11,7 +11,12 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(STRATA_TRIPLET arm-linux-gnueabihf)
-get_filename_component(STRATA_SYSROOT ${CMAKE_CURRENT_LIST_DIR}/../build/sysroot/armhf ABSOLUTE)
+# The sysroot that toolchain/bootstrap.sh made (STRATA_CACHE moves it, as in tools/lib.sh).
+if(DEFINED ENV{STRATA_CACHE})
+  get_filename_component(STRATA_SYSROOT $ENV{STRATA_CACHE}/armhf ABSOLUTE)
+else()
+  get_filename_component(STRATA_SYSROOT ${CMAKE_CURRENT_LIST_DIR}/../build/sysroot/armhf ABSOLUTE)
+endif()
 # find_library/find_path look in the cross compiler's tree and in the sysroot (CppUTest for
 # the unit tests comes from there; the PID-1's own libraries are found by full path).
 set(CMAKE_FIND_ROOT_PATH /usr/arm-linux-gnueabihf ${STRATA_SYSROOT})

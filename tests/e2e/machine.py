@@ -10,6 +10,15 @@ import subprocess
 import threading
 import time
 import uuid
+import ctypes
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent():
+    """QEMU gets SIGKILL when the test process dies (say a ctest timeout),
+    instead of running on as an orphan in its own session."""
+    _libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PANIC = re.compile(r"Kernel panic|Attempted to kill init")
@@ -38,7 +47,8 @@ class Machine:
         cmd += ["--"] + self.words.split()
         env = dict(os.environ, QEMU_EXTRA=self.qemu_extra)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, env=env, start_new_session=True)
+                                     stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
         self.log = open(self.log_path, "a") if self.log_path else None
         threading.Thread(target=self._read, daemon=True).start()
         return self
