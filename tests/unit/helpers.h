@@ -4,7 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "cmdline.h"
 #include "config.h"
+#include "device_spec.h"
 
 namespace strata::test {
 
@@ -24,6 +26,24 @@ inline std::string join(const std::vector<Diagnostic>& v) {
 
 inline bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
+}
+
+// What decide() always passes to overlayfs besides the layer dirs.
+inline const char* const kOverlayOptions = "index=off,metacopy=off,redirect_dir=nofollow,xino=off";
+
+// A probed block device, as libblkid would report it.
+inline BlockDevice dev(std::string path, std::string type, std::string partlabel, std::string label = "") {
+  BlockDevice d;
+  d.path = std::move(path);
+  d.type = std::move(type);
+  d.partlabel = std::move(partlabel);
+  d.label = std::move(label);
+  return d;
+}
+
+// A config from INI text (named `file` in diagnostics) and a command line.
+inline LoadedConfig load(const std::string& ini, const std::string& cmdline = "", const std::string& file = "test.ini") {
+  return load_config(ini, file, strata_words(cmdline));
 }
 
 }  // namespace strata::test

@@ -11,12 +11,10 @@
 using namespace strata;
 using strata::test::contains;
 using strata::test::join;
+using strata::test::load;
 
 namespace {
 
-LoadedConfig load(const std::string& ini, const std::string& cmdline = "") {
-  return load_config(ini, "test.ini", strata_words(cmdline));
-}
 
 // One key set from the file, expecting it to be taken.
 LoadedConfig load_ok(const std::string& section, const std::string& line) {

@@ -17,7 +17,7 @@ using strata::test::join;
 namespace {
 
 LoadedConfig load(const std::string& ini, const std::string& cmdline = "") {
-  return load_config(ini, "data.ini", strata_words(cmdline));
+  return strata::test::load(ini, cmdline, "data.ini");
 }
 
 // One line in `section`, expected to be taken without a diagnostic.

@@ -10,20 +10,12 @@
 
 using namespace strata;
 using strata::test::contains;
+using strata::test::dev;
 using strata::test::join;
+using strata::test::kOverlayOptions;
 
 namespace {
 
-const char* const kOverlayOptions = "index=off,metacopy=off,redirect_dir=nofollow,xino=off";
-
-BlockDevice dev(std::string path, std::string type, std::string partlabel, std::string label = "") {
-  BlockDevice d;
-  d.path = std::move(path);
-  d.type = std::move(type);
-  d.partlabel = std::move(partlabel);
-  d.label = std::move(label);
-  return d;
-}
 
 // Root PARTLABEL=root-a on /dev/vda1 (squashfs); the data partition, if
 // `data_type` is not null, on /dev/vda3 labelled "data" holding that type.
