@@ -1,12 +1,12 @@
 #include "config.h"
 
-#include "device_spec.h"
-
 #include <ini.h>
 
 #include <charconv>
 #include <functional>
 #include <optional>
+
+#include "device_spec.h"
 
 namespace strata {
 namespace {
@@ -68,7 +68,9 @@ bool valid_tmpfs_size(const std::string& v) {
   return rest.empty() || rest == "k" || rest == "m" || rest == "g" || rest == "K" || rest == "M" || rest == "G";
 }
 
-bool valid_fstype(const std::string& v) { return v == "auto" || v == "squashfs" || v == "erofs" || v == "ext4"; }
+bool valid_fstype(const std::string& v) {
+  return v == "auto" || v == "squashfs" || v == "erofs" || v == "ext4";
+}
 
 bool valid_abs_path(const std::string& v) {
   return !v.empty() && v[0] == '/' && v.find("/../") == std::string::npos && v.find('\0') == std::string::npos &&
@@ -78,15 +80,32 @@ bool valid_abs_path(const std::string& v) {
 // A list of absolute paths below /, normalised ("/etc/" and "/etc/." are "/etc").
 std::optional<std::string> parse_paths(const std::string& v, std::vector<std::string>& out) {
   std::vector<std::string> paths;
-         for (const auto& p : split_list(v)) {
-           // "/etc/", "/etc/." and "/etc" are one directory; so are "//", "/." and "/".
-           std::string dir = p;
-           while (dir.size() > 1 && (dir.back() == '/' || dir.compare(dir.size() - 2, 2, "/.") == 0)) dir.pop_back();
-           if (!valid_abs_path(p) || dir == "/") return "'" + p + "' is not an absolute path below /";
-           paths.push_back(dir);
-         }
+  for (const auto& p : split_list(v)) {
+    // "/etc/", "/etc/." and "/etc" are one directory; so are "//", "/." and "/".
+    std::string dir = p;
+    while (dir.size() > 1 && (dir.back() == '/' || dir.compare(dir.size() - 2, 2, "/.") == 0)) dir.pop_back();
+    if (!valid_abs_path(p) || dir == "/") return "'" + p + "' is not an absolute path below /";
+    paths.push_back(dir);
+  }
   out = paths;
   return std::nullopt;
+}
+
+// A setter for a key whose value is one of a few names.
+template <typename T>
+Setter choice(T Config::*field, std::initializer_list<std::pair<const char*, T>> options) {
+  std::vector<std::pair<std::string, T>> opts(options.begin(), options.end());
+  return [field, opts](Config& c, const std::string& v) -> std::optional<std::string> {
+    std::string names;
+    for (const auto& [name, value] : opts) {
+      if (v == name) {
+        c.*field = value;
+        return std::nullopt;
+      }
+      names += (names.empty() ? "" : ", ") + name;
+    }
+    return "not one of: " + names;
+  };
 }
 
 const std::vector<Key>& keys() {
@@ -98,12 +117,7 @@ const std::vector<Key>& keys() {
          return std::nullopt;
        }},
       {"boot", "on_failure", "rescue", "when the root cannot be mounted or switched to: rescue (shell) or reboot",
-       [](Config& c, const std::string& v) -> std::optional<std::string> {
-         if (v == "rescue") c.on_failure = FailurePolicy::kRescue;
-         else if (v == "reboot") c.on_failure = FailurePolicy::kReboot;
-         else return "not one of: rescue, reboot";
-         return std::nullopt;
-       }},
+       choice(&Config::on_failure, {{"rescue", FailurePolicy::kRescue}, {"reboot", FailurePolicy::kReboot}})},
       {"boot", "reboot_delay", "10", "seconds of visible countdown before a reboot on failure (0..3600)",
        [](Config& c, const std::string& v) {
          long long n;
@@ -118,7 +132,8 @@ const std::vector<Key>& keys() {
          if (!e) c.device_timeout_ms = static_cast<int>(n);
          return e;
        }},
-      {"root", "source", "PARTLABEL=root-a", "the lower layer's device: LABEL=, UUID=, PARTUUID=, PARTLABEL= or /dev/...",
+      {"root", "source", "PARTLABEL=root-a",
+       "the lower layer's device: LABEL=, UUID=, PARTUUID=, PARTLABEL= or /dev/...",
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          if (!parse_device_spec(v)) return "not LABEL=, UUID=, PARTUUID=, PARTLABEL= or a /dev/ path";
          c.root_source = v;
@@ -143,26 +158,19 @@ const std::vector<Key>& keys() {
          return std::nullopt;
        }},
       {"upper", "mode", "tmpfs",
-       "the writable layer: tmpfs (lost at reboot), persistent (on the data partition) or none (lower alone, read-only)",
-       [](Config& c, const std::string& v) -> std::optional<std::string> {
-         if (v == "tmpfs") c.upper_mode = UpperMode::kTmpfs;
-         else if (v == "none") c.upper_mode = UpperMode::kNone;
-         else if (v == "persistent") c.upper_mode = UpperMode::kPersistent;
-         else return "not one of: tmpfs, persistent, none";
-         return std::nullopt;
-       }},
+       "the writable layer: tmpfs (lost at reboot), persistent (on the data partition) or none (lower alone, "
+       "read-only)",
+       choice(&Config::upper_mode,
+              {{"tmpfs", UpperMode::kTmpfs}, {"persistent", UpperMode::kPersistent}, {"none", UpperMode::kNone}})},
       {"upper", "on_lower_change", "keep",
        "a persistent upper whose lower image changed: keep, discard, or preserve (only the preserve paths survive)",
-       [](Config& c, const std::string& v) -> std::optional<std::string> {
-         if (v == "keep") c.on_lower_change = LowerChange::kKeep;
-         else if (v == "discard") c.on_lower_change = LowerChange::kDiscard;
-         else if (v == "preserve") c.on_lower_change = LowerChange::kPreserve;
-         else return "not one of: keep, discard, preserve";
-         return std::nullopt;
-       }},
+       choice(
+           &Config::on_lower_change,
+           {{"keep", LowerChange::kKeep}, {"discard", LowerChange::kDiscard}, {"preserve", LowerChange::kPreserve}})},
       {"upper", "preserve", "", "paths of the upper kept when on_lower_change = preserve (space or comma separated)",
        [](Config& c, const std::string& v) { return parse_paths(v, c.preserve); }},
-      {"data", "source", "LABEL=data", "the data partition (persistent upper and paths): LABEL=, UUID=, PARTUUID=, PARTLABEL= or /dev/...",
+      {"data", "source", "LABEL=data",
+       "the data partition (persistent upper and paths): LABEL=, UUID=, PARTUUID=, PARTLABEL= or /dev/...",
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          if (!parse_device_spec(v)) return "not LABEL=, UUID=, PARTUUID=, PARTLABEL= or a /dev/ path";
          c.data_source = v;
@@ -176,13 +184,9 @@ const std::vector<Key>& keys() {
        }},
       {"data", "on_failure", "tmpfs",
        "when the data partition is missing, will not mount or fails the probe: tmpfs, readonly or rescue",
-       [](Config& c, const std::string& v) -> std::optional<std::string> {
-         if (v == "tmpfs") c.on_data_failure = DataFailure::kTmpfs;
-         else if (v == "readonly") c.on_data_failure = DataFailure::kReadonly;
-         else if (v == "rescue") c.on_data_failure = DataFailure::kRescue;
-         else return "not one of: tmpfs, readonly, rescue";
-         return std::nullopt;
-       }},
+       choice(
+           &Config::on_data_failure,
+           {{"tmpfs", DataFailure::kTmpfs}, {"readonly", DataFailure::kReadonly}, {"rescue", DataFailure::kRescue}})},
       {"upper", "size", "50%", "tmpfs size: bytes with k/m/g suffix, or a percentage of RAM",
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          if (!valid_tmpfs_size(v)) return "not a size (N, Nk, Nm, Ng or 1..100%)";
@@ -196,25 +200,18 @@ const std::vector<Key>& keys() {
          if (!e) c.upper_inodes = static_cast<uint64_t>(n);
          return e;
        }},
-      {"binds", "readonly", "", "paths bound read-only from the pristine lower into the new root (space or comma separated)",
+      {"binds", "readonly", "",
+       "paths bound read-only from the pristine lower into the new root (space or comma separated)",
        [](Config& c, const std::string& v) { return parse_paths(v, c.readonly_binds); }},
       {"persist", "paths", "", "paths bound read-write from the data partition, seeded from the image on first use",
        [](Config& c, const std::string& v) { return parse_paths(v, c.persist_paths); }},
       {"persist", "new_files", "keep",
-       "when a later image ships new files in a persistent path: keep (leave it as it is) or add (copy the missing ones)",
-       [](Config& c, const std::string& v) -> std::optional<std::string> {
-         if (v == "keep") c.persist_add_new = false;
-         else if (v == "add") c.persist_add_new = true;
-         else return "not one of: keep, add";
-         return std::nullopt;
-       }},
-      {"reset", "tier", "overlay", "what strata.reset=1 removes: overlay (the upper) or all (also the persistent paths)",
-       [](Config& c, const std::string& v) -> std::optional<std::string> {
-         if (v == "overlay") c.reset_tier = ResetTier::kOverlay;
-         else if (v == "all") c.reset_tier = ResetTier::kAll;
-         else return "not one of: overlay, all";
-         return std::nullopt;
-       }},
+       "when a later image ships new files in a persistent path: keep (leave it as it is) or add (copy the missing "
+       "ones)",
+       choice(&Config::persist_add_new, {{"keep", false}, {"add", true}})},
+      {"reset", "tier", "overlay",
+       "what strata.reset=1 removes: overlay (the upper) or all (also the persistent paths)",
+       choice(&Config::reset_tier, {{"overlay", ResetTier::kOverlay}, {"all", ResetTier::kAll}})},
       {"binds", "nosuid", "yes", "read-only binds ignore set-user-ID bits",
        [](Config& c, const std::string& v) { return parse_bool(v, c.bind_nosuid); }},
       {"binds", "nodev", "yes", "read-only binds ignore device nodes",
@@ -244,8 +241,8 @@ void apply(LoadedConfig& out, const std::string& where, const std::string& secti
   if (auto why = k->set(out.config, value)) {
     out.config = before;  // a setter may have half-applied
     const std::string& kept = out.values[id];
-    out.diagnostics.push_back({where, "[" + section + "] " + name + " = '" + value + "': " + *why + "; using '" +
-                                          kept + "'" + (kept == k->default_text ? " (the default)" : "") + " instead"});
+    out.diagnostics.push_back({where, "[" + section + "] " + name + " = '" + value + "': " + *why + "; using '" + kept +
+                                          "'" + (kept == k->default_text ? " (the default)" : "") + " instead"});
   } else {
     out.values[id] = value;
   }
@@ -320,7 +317,8 @@ LoadedConfig load_config(std::string_view ini_text, const std::string& file, con
       if (w.has_value && parse_bool(w.value, on))
         out.diagnostics.push_back({where, std::string("'") + w.value + "' is not a boolean; debug stays " +
                                               (out.config.debug ? "on" : "off")});
-      else out.config.debug = on;
+      else
+        out.config.debug = on;
       continue;
     }
     if (w.key == "reset") {
@@ -347,8 +345,11 @@ LoadedConfig load_config(std::string_view ini_text, const std::string& file, con
       for (const auto& s : split_list(w.has_value ? w.value : "switch")) {
         bool known = false;
         for (const char* st : kStages) known |= s == st;
-        if (known) out.config.break_at.insert(s);
-        else out.diagnostics.push_back({where, "unknown stage '" + s + "' (modules, devices, mount, binds, switch); no break there"});
+        if (known)
+          out.config.break_at.insert(s);
+        else
+          out.diagnostics.push_back(
+              {where, "unknown stage '" + s + "' (modules, devices, mount, binds, switch); no break there"});
       }
       continue;
     }
@@ -378,7 +379,11 @@ const char* to_string(DataFailure d) {
 const char* to_string(LowerChange c) {
   return c == LowerChange::kKeep ? "keep" : c == LowerChange::kDiscard ? "discard" : "preserve";
 }
-const char* to_string(ResetTier t) { return t == ResetTier::kOverlay ? "overlay" : "all"; }
-const char* to_string(FailurePolicy p) { return p == FailurePolicy::kRescue ? "rescue" : "reboot"; }
+const char* to_string(ResetTier t) {
+  return t == ResetTier::kOverlay ? "overlay" : "all";
+}
+const char* to_string(FailurePolicy p) {
+  return p == FailurePolicy::kRescue ? "rescue" : "reboot";
+}
 
 }  // namespace strata
