@@ -51,21 +51,32 @@ def main():
                         i += 1
                     softpre[norm(parts[1])] = pre
 
-    def resolve(name):
-        """A module name or alias -> module path, or None when built in."""
+    def resolve(name, soft=False):
+        """A module name or alias -> module path, or None when built in.
+        A soft dependency names what the module will ask the kernel for at run
+        time (request_module("crypto-crc32") for "crc32"): the aliases decide
+        first, since the plain name can be a different, built-in library."""
         n = norm(name)
+        if soft:
+            cands = [c for c in aliases.get("crypto-" + name, []) + aliases.get(name, [])
+                     if c in by_name or c in builtin]
+            if cands:
+                return pick(cands)
         if n in builtin:
             return None
         if n in by_name:
             return by_name[n]
         cands = [c for c in aliases.get(name, []) if c in by_name or c in builtin]
+        if cands:
+            return pick(cands)
+        sys.exit(f"modorder: module '{name}' is neither a module nor built into this kernel ({moddir})")
+
+    def pick(cands):
+        """One implementation: none if one is built in; else the generic one,
+        which runs on every CPU (an accelerated one may not)."""
         if any(c in builtin for c in cands):
             return None
-        # Generic implementations run on every CPU; accelerated ones may not.
-        cands.sort(key=lambda c: (not c.endswith("_generic"), c))
-        if cands:
-            return by_name[cands[0]]
-        sys.exit(f"modorder: module '{name}' is neither a module nor built into this kernel ({moddir})")
+        return by_name[sorted(cands, key=lambda c: (not c.endswith("_generic"), c))[0]]
 
     level = {}
 
@@ -76,7 +87,7 @@ def main():
             sys.exit(f"modorder: dependency cycle at {path}")
         need = list(deps[path])
         for s in softpre.get(norm(os.path.basename(path)[:-3]), []):
-            p = resolve(s)
+            p = resolve(s, soft=True)
             if p:
                 need.append(p)
         lv = 0

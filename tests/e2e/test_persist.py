@@ -105,6 +105,24 @@ class Persistence(BoardTest):
         rc, _ = m.sh("test -e /etc/survivor")
         self.assertNotEqual(rc, 0)
 
+    def test_f2fs_data_partition(self):
+        disk = self.disk()
+        off, size = partition_offset(disk, "data")
+        part = self.path("data.f2fs")
+        subprocess.run(["truncate", "-s", str(size), part], check=True)
+        subprocess.run(["mkfs.f2fs", "-q", "-f", "-l", "data", part], check=True)
+        subprocess.run(["dd", f"if={part}", f"of={disk}", "bs=1M", f"seek={off >> 20}", "conv=notrunc",
+                        "status=none"], check=True)
+        m = self.boot(disk=disk)
+        m.wait_shell()
+        status = json.loads(m.ok("cat /run/strata/status"))
+        self.assertEqual(status["data"]["fstype"], "f2fs")
+        self.assertEqual(status["upper"]["mode"], "persistent")
+        self.assertFalse(status["degraded"], status["warnings"])
+        m.ok("echo on-f2fs > /etc/f2fs-file && sync")
+        m = self.reboot(m, disk)
+        self.assertEqual(m.ok("cat /etc/f2fs-file").strip(), "on-f2fs")
+
     def test_missing_data_partition_falls_back_to_tmpfs_visibly(self):
         disk = self.disk()
         off, _ = partition_offset(disk, "data")
