@@ -771,6 +771,14 @@ void move_to_new(const DataPartition& dp, const std::string& path) {
   SYS_CHECK(::rename((up + "/data" + path).c_str(), (up + ".new/data" + path).c_str()) == 0);
 }
 
+// What a cut after the preserved renames leaves: every preserved path of the
+// old upper moved into upper.new, the swap not begun.
+void move_all_preserved_to_new(const DataPartition& dp) {
+  mkdirs(dp.p(data::kUpper) + std::string(".new/work"));
+  for (const auto& p : kPreserve)
+    if (path_exists(dp.p(data::kUpper) + std::string("/data") + p)) move_to_new(dp, p);
+}
+
 // The next boot, in the executor's order.
 void next_boot(DataPartition& dp, std::vector<std::string>& log) {
   SYS_OK(dp.ensure_upper());
@@ -789,9 +797,7 @@ TEST(LowerChangePowerCut, AfterThePreservedRenamesBeforeTheSwap) {
     DataPartition dp(c.scratch);
     populate(dp);
     const std::string old_data = tree(dp.p(data::kUpper) + std::string("/data"));
-    mkdirs(dp.p(data::kUpper) + std::string(".new/work"));
-    for (const auto& p : kPreserve)
-      if (path_exists(dp.p(data::kUpper) + std::string("/data") + p)) move_to_new(dp, p);
+    move_all_preserved_to_new(dp);
     remount(disk);
     std::vector<std::string> log;
     next_boot(dp, log);
@@ -808,9 +814,7 @@ TEST(LowerChangePowerCut, AfterThePreservedRenamesTheOldImageBootsAgain) {
     DataPartition dp(c.scratch);
     populate(dp);
     const std::string old_data = tree(dp.p(data::kUpper) + std::string("/data"));
-    mkdirs(dp.p(data::kUpper) + std::string(".new/work"));
-    for (const auto& p : kPreserve)
-      if (path_exists(dp.p(data::kUpper) + std::string("/data") + p)) move_to_new(dp, p);
+    move_all_preserved_to_new(dp);
     remount(disk);
     std::vector<std::string> log;
     SYS_OK(dp.ensure_upper());
@@ -847,9 +851,7 @@ TEST(LowerChangePowerCut, AfterTheOldUpperLeftBeforeTheRename) {
     DataPartition dp(c.scratch);
     populate(dp);
     const std::string old_data = tree(dp.p(data::kUpper) + std::string("/data"));
-    mkdirs(dp.p(data::kUpper) + std::string(".new/work"));
-    for (const auto& p : kPreserve)
-      if (path_exists(dp.p(data::kUpper) + std::string("/data") + p)) move_to_new(dp, p);
+    move_all_preserved_to_new(dp);
     mkdirs(dp.p(data::kTrash));
     SYS_CHECK(::rename(dp.p(data::kUpper).c_str(), (dp.p(data::kTrash) + std::string("/upper-cut")).c_str()) == 0);
     remount(disk);
