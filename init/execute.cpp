@@ -95,13 +95,13 @@ Status Executor::mount_data(const BootPlan& plan) {
     if (auto s = dp.reset(tier, actions_); !s) return s;
   }
   if (plan.upper_mode != UpperMode::kPersistent) return {};
+  // Before the policy (it finishes a cut swap); the policy leaves data/ and work/ in place.
   if (auto s = dp.ensure_upper(); !s) return s;
   const std::string lower_dev = loop_device_.empty() ? plan.root_device : loop_device_;
   if (auto s = dp.apply_lower_change(lower_identity(path(paths::kLower), lower_dev), plan.on_lower_change,
                                      plan.preserve, actions_);
       !s)
     return s;
-  if (auto s = dp.ensure_upper(); !s) return s;
   return dp.probe_upper();
 }
 

@@ -1,9 +1,9 @@
 #include "image_id.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <sodium.h>
 #include <sys/ioctl.h>
-#include <linux/fs.h>
 #include <unistd.h>
 
 #include <vector>
@@ -13,11 +13,7 @@
 namespace strata {
 
 std::string lower_identity(const std::string& lower_mount, const std::string& device) {
-  if (auto id = sys::read_file(lower_mount + "/etc/strata/image-id", 256)) {
-    std::string s = *id;
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    if (!s.empty()) return s;
-  }
+  if (auto id = sys::read_value(lower_mount + "/etc/strata/image-id", 256); id && !id->empty()) return *id;
   int fd = ::open(device.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "unknown";
   uint64_t size = 0;

@@ -23,11 +23,6 @@ bool lexists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
 std::string unique_suffix() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -100,9 +95,9 @@ Status DataPartition::sync() const {
 }
 
 std::optional<ResetTier> DataPartition::reset_request() const {
-  auto text = sys::read_file(p(data::kResetRequest), 4096);
+  auto text = sys::read_value(p(data::kResetRequest));
   if (!text) return std::nullopt;
-  return trim(*text) == "all" ? ResetTier::kAll : ResetTier::kOverlay;
+  return *text == "all" ? ResetTier::kAll : ResetTier::kOverlay;
 }
 
 Status DataPartition::request_reset(ResetTier tier) const {
@@ -115,7 +110,8 @@ Status DataPartition::move_to_trash(const std::string& path, const std::string& 
   if (auto s = sys::mkdir_p(p(data::kTrash), 0700); !s) return s;
   // Without a clock the suffix can repeat across boots: count up past any taken name.
   std::string dest = p(data::kTrash) + "/" + kind + "-" + unique_suffix();
-  for (int n = 1; lexists(dest); n++) dest = p(data::kTrash) + "/" + kind + "-" + unique_suffix() + "-" + std::to_string(n);
+  for (int n = 1; lexists(dest); n++)
+    dest = p(data::kTrash) + "/" + kind + "-" + unique_suffix() + "-" + std::to_string(n);
   if (auto s = sys::rename_durable(path, dest); !s) return s;
   log.push_back("moved " + path + " aside to " + dest);
   return {};
@@ -173,8 +169,9 @@ Status DataPartition::probe_upper() const {
 Status DataPartition::apply_lower_change(const std::string& lower_id, LowerChange policy,
                                          const std::vector<std::string>& preserve, std::vector<std::string>& log) {
   const std::string id_path = p(data::kLowerId);
-  auto recorded = sys::read_file(id_path, 4096);
-  if (recorded && trim(*recorded) == lower_id) {
+  auto read = sys::read_value(id_path);
+  const std::string recorded = read ? *read : "";  // "": nothing recorded yet (first boot, reset)
+  if (recorded == lower_id) {
     // A replacement cut short, and now the image it was for is not the one
     // booting (an A/B fallback): put the preserved paths back, drop the rest.
     const std::string upper = p(data::kUpper), fresh = upper + ".new";
@@ -190,8 +187,8 @@ Status DataPartition::apply_lower_change(const std::string& lower_id, LowerChang
     }
     return {};
   }
-  if (recorded && !trim(*recorded).empty() && policy != LowerChange::kKeep) {
-    log.push_back("lower image changed (" + trim(*recorded) + " -> " + lower_id + "): " + to_string(policy));
+  if (!recorded.empty() && policy != LowerChange::kKeep) {
+    log.push_back("lower image changed (" + recorded + " -> " + lower_id + "): " + to_string(policy));
     const std::string upper = p(data::kUpper), fresh = upper + ".new";
     // Build the replacement beside the old upper, then swap: a cut at any
     // point leaves either the old upper with the preserved paths, or the new.
@@ -209,8 +206,8 @@ Status DataPartition::apply_lower_change(const std::string& lower_id, LowerChang
     if (auto s = sync(); !s) return s;
     if (auto s = move_to_trash(upper, "upper", log); !s) return s;
     if (auto s = sys::rename_durable(fresh, upper); !s) return s;
-  } else if (recorded && !trim(*recorded).empty()) {
-    log.push_back("lower image changed (" + trim(*recorded) + " -> " + lower_id + "): keep");
+  } else if (!recorded.empty()) {
+    log.push_back("lower image changed (" + recorded + " -> " + lower_id + "): keep");
   }
   return sys::write_file_durable(id_path, lower_id + "\n");
 }

@@ -125,6 +125,14 @@ Result<std::string> read_file(const std::string& path, size_t limit) {
   return out;
 }
 
+Result<std::string> read_value(const std::string& path, size_t limit) {
+  auto text = read_file(path, limit);
+  if (!text) return text;
+  std::string& s = *text;
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return text;
+}
+
 Status write_file(const std::string& path, const std::string& data, mode_t mode) {
   auto fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
   if (!fd) return fd.error();

@@ -34,6 +34,9 @@ Result<bool> is_readonly(const std::string& path);
 
 Result<UniqueFd> open(const std::string& path, int flags, mode_t mode = 0);
 Result<std::string> read_file(const std::string& path, size_t limit = 1 << 20);
+// A small file holding one value (an id, a request): its text without the
+// trailing newline and blanks.
+Result<std::string> read_value(const std::string& path, size_t limit = 4096);
 Status write_file(const std::string& path, const std::string& data, mode_t mode = 0644);
 // Power-safe replace: write a temp file, fsync, rename over path, fsync the dir.
 Status write_file_durable(const std::string& path, const std::string& data, mode_t mode = 0644);
