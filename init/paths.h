@@ -13,5 +13,9 @@ inline constexpr const char* kUpperFs = "/run/strata/upper";  // the filesystem 
 inline constexpr const char* kUpperDir = "/run/strata/upper/data";
 inline constexpr const char* kWorkDir = "/run/strata/upper/work";
 inline constexpr const char* kStatus = "/run/strata/status";
+// The config as this boot read it, for the CLI (the initramfs is gone after the switch).
+inline constexpr const char* kConfigCopy = "/run/strata/strata.ini";
+// Taken by every process that opens a write window on slot storage or remounts.
+inline constexpr const char* kLock = "/run/strata/update.lock";
 inline constexpr const char* kRescueShell = "/bin/sh";
 }  // namespace strata::paths

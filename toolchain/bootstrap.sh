@@ -22,7 +22,7 @@ host_packages=(
   build-essential cmake ninja-build pkg-config clang clang-format
   libclang-rt-dev python3 nlohmann-json3-dev file cpio kmod fdisk e2fsprogs
   squashfs-tools erofs-utils f2fs-tools busybox-static
-  cpputest libblkid-dev libinih-dev libsodium-dev
+  cpputest libblkid-dev libinih-dev libsodium-dev zlib1g-dev
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf
   qemu-system-arm qemu-user-static
 )
@@ -47,8 +47,8 @@ kernel_meta() { case $1 in arm64) echo linux-image-arm64 ;; armhf) echo linux-im
 # libcpputest-dev: CppUTest's static libraries for the target, so that the unit
 # tests also run as target binaries under qemu-user (tests/cross).
 target_packages=(libblkid-dev libblkid1 libinih-dev libinih1 libsodium-dev libsodium23 busybox-static
-  nlohmann-json3-dev libcpputest-dev)
-target_static_libs=(libblkid.a libinih.a libsodium.a libCppUTest.a libCppUTestExt.a)
+  nlohmann-json3-dev libcpputest-dev zlib1g-dev)
+target_static_libs=(libblkid.a libinih.a libsodium.a libz.a libCppUTest.a libCppUTestExt.a)
 
 # unpack_debs ROOT DEB...: dpkg -x each into ROOT, recording its version.
 unpack_debs() {

@@ -1,0 +1,99 @@
+// A/B slot state: which slot boots next, and what each slot holds. The record
+// and every change to it are pure (no I/O): slot_store.h puts it on flash,
+// choose_slot() decides a boot from it, the CLI's transitions live here too.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "result.h"
+
+namespace strata {
+
+enum class SlotStatus { kGood, kTrial, kBad };
+const char* to_string(SlotStatus s);  // "good", "trial", "bad"
+
+inline constexpr int kSlotCount = 2;
+inline char slot_name(int slot) { return slot == 0 ? 'a' : 'b'; }
+inline int other_slot(int slot) { return 1 - slot; }
+// "a" or "b" (either case) -> 0 or 1.
+std::optional<int> parse_slot_name(std::string_view name);
+
+struct SlotInfo {
+  SlotStatus status = SlotStatus::kBad;
+  int tries = 0;          // boots left while on trial (0..kMaxTries)
+  std::string image_id;   // sha256 (hex) of the image written, "" when unknown
+  std::string version;    // from the update's manifest, "" when unknown
+  bool operator==(const SlotInfo&) const = default;
+};
+
+inline constexpr int kMaxTries = 1000;
+
+struct SlotState {
+  uint64_t seq = 0;  // set by SlotStore::write: newest on flash + 1
+  int active = 0;    // the slot the next boot prefers
+  SlotInfo slot[kSlotCount];
+  bool operator==(const SlotState&) const = default;
+};
+
+// A freshly flashed device: a good (the factory image), b bad (empty), a active.
+SlotState initial_slot_state();
+
+// One copy on flash: text lines ending in a CRC-32 line, NUL-padded to
+// kSlotRecordSize bytes (one sector, so a copy is written in one piece).
+inline constexpr size_t kSlotRecordSize = 512;
+std::string serialize_slot_state(const SlotState& s);  // exactly kSlotRecordSize bytes
+// One copy's bytes -> the state, or why not (bad CRC, truncated, unknown
+// format version, a field out of range). Never throws, whatever the bytes.
+Result<SlotState> parse_slot_state(std::string_view bytes);
+
+// What reading the two copies found.
+enum class StateHealth {
+  kOk,           // both copies valid and equal
+  kOneCopy,      // one copy valid (the other torn, older or missing): normal after a cut
+  kMissing,      // no copy at all: a new device, initial_slot_state() applies
+  kUnreadable,   // copies exist and none is valid
+  kUnavailable,  // the data partition holding them is not usable this boot
+};
+const char* to_string(StateHealth h);
+
+struct SlotReading {
+  SlotState state = initial_slot_state();  // the newest valid copy, else initial_slot_state()
+  StateHealth health = StateHealth::kMissing;
+  std::string detail;  // what was wrong with which copy, for the console ("" when kOk)
+};
+
+// The decision of a boot. Pure.
+struct SlotChoice {
+  int slot = 0;                     // the slot to boot; -1: none left (after `failed`)
+  std::optional<SlotState> write;   // to make durable before the root is mounted
+  std::vector<std::string> reasons; // why not simply the active good slot (console, status)
+  bool degraded = false;            // a fallback, a rollback or an unusable record
+};
+
+// `failed`: a slot whose root could not be mounted in this boot (fallback-slot).
+// Rules (README "A/B updates"): a good active slot boots with no write; a
+// trial slot with tries left is decremented and booted; a trial slot out of
+// tries is marked bad and the other good slot boots; an unreadable or
+// unavailable record boots slot a (then b on failure) and writes nothing.
+SlotChoice choose_slot(const SlotReading& reading, std::optional<int> failed = std::nullopt,
+                       const std::string& failed_why = "");
+
+// The changes the CLI makes, given the slot now running. Each refuses with a
+// clear message when it would leave no good slot to boot.
+Result<SlotState> mark_good(const SlotState& s, int running);
+Result<SlotState> mark_bad(const SlotState& s, int running);
+Result<SlotState> rollback(const SlotState& s, int running);
+// An update of `target`: first marked bad (before a byte is written), then,
+// once written and verified, on trial with `tries` and active.
+SlotState begin_update(const SlotState& s, int target);
+SlotState finish_update(const SlotState& s, int target, int tries, const std::string& image_id,
+                        const std::string& version);
+
+// "a good (v2, id 1234abcd…), b trial 2 tries left, active b": one line for logs.
+std::string describe(const SlotState& s);
+
+}  // namespace strata
