@@ -12,6 +12,7 @@
 #include <set>
 
 #include "clock.h"
+#include "data_layout.h"
 #include "device_wait.h"
 #include "execute.h"
 #include "failure.h"
@@ -20,6 +21,7 @@
 #include "paths.h"
 #include "persist.h"
 #include "plan.h"
+#include "slot_store.h"
 #include "status.h"
 #include "switch_root.h"
 #include "sys.h"
@@ -88,6 +90,10 @@ struct Boot {
           {paths::kConfig, "cannot read the config (" + f.error().message() + "); using the built-in defaults"});
     }
     loaded = load_config(ini, paths::kConfig, strata_words(cmdline));
+    // The CLI reads the same config after the switch, when the initramfs is gone.
+    Status w = sys::mkdir_p(paths::kRunStrata);
+    if (w) w = sys::write_file(paths::kConfigCopy, ini);
+    if (!w) LOGW("config copy for the CLI: %s", w.error().message().c_str());
     loaded.diagnostics.insert(loaded.diagnostics.begin(), pre.begin(), pre.end());
     log::set_debug(loaded.config.debug);
     for (const auto& d : loaded.diagnostics) {
@@ -122,18 +128,30 @@ struct Boot {
     LOGI("stage devices: %zu block devices, %s, %d ms", scan.devices.size(), scan.timed_out ? "timed out" : "all found",
          scan.waited_ms);
 
-    Facts facts{loaded.config, loaded.diagnostics, scan.devices, scan.timed_out, scan.waited_ms, ""};
+    Facts facts;
+    facts.config = loaded.config;
+    facts.diagnostics = loaded.diagnostics;
+    facts.devices = scan.devices;
+    facts.device_wait_timed_out = scan.timed_out;
+    facts.device_wait_ms = scan.waited_ms;
     for (;;) {
-      BootPlan plan = decide(facts);
-      for (const auto& line : split_lines(format_plan(plan))) LOGI("plan: %s", line.c_str());
-      if (!plan.fatal.empty()) return plan.fatal;
-
       Executor ex;
       ex.before_stage = [this](const std::string& st) { maybe_break(st); };
-      ex.crash_point = [&plan](const std::string& point) { simulate_power_cut(plan, point); };
+      const std::string crash_at = loaded.config.crash_at;
+      ex.crash_point = [crash_at](const std::string& point) { simulate_power_cut(crash_at, point); };
+      if (loaded.config.slot_mode != SlotMode::kNone) read_slot_record(ex, facts);
+      BootPlan plan = decide(facts);
+      for (const auto& line : split_lines(format_plan(plan))) LOGI("plan: %s", line.c_str());
+      for (const auto& r : plan.slot_reasons) log::console("strata: slots: " + r + "\n");
+      if (!plan.fatal.empty()) {
+        ex.undo();
+        return plan.fatal;
+      }
+
       std::vector<std::string> warnings;
       Status s = ex.mount_layers(plan);
       if (s) s = ex.bind_paths(plan, warnings);
+      if (s) ex.protect_slots(plan, warnings);
       for (const auto& a : ex.actions()) LOGN("%s", a.c_str());
       if (!s) {
         ex.undo();
@@ -141,6 +159,15 @@ struct Boot {
           // Decide again, now knowing the data partition is unusable.
           LOGE("%s", ex.data_error().c_str());
           facts.data_error = ex.data_error();
+          continue;
+        }
+        if (!ex.lower_error().empty() && plan.slot >= 0 && plan.fallback_slot && !facts.failed_slot) {
+          // fallback-slot: decide again without this slot.
+          LOGE("slot %c: %s", slot_name(plan.slot), ex.lower_error().c_str());
+          log::console(std::string("strata: slot ") + slot_name(plan.slot) +
+                       ": root cannot be mounted: " + ex.lower_error() + "; trying the other slot (fallback-slot)\n");
+          facts.failed_slot = plan.slot;
+          facts.failed_slot_why = ex.lower_error();
           continue;
         }
         return s.error().message();
@@ -171,10 +198,35 @@ struct Boot {
     }
   }
 
+  // A/B: the slot record on the data partition, mounted for it now (the
+  // executor's mount, used again by the plan). Unusable data is a fact too.
+  static void read_slot_record(Executor& ex, Facts& facts) {
+    facts.slots = SlotReading{};
+    facts.slots.health = StateHealth::kUnavailable;
+    if (!facts.data_error.empty()) {
+      facts.slots.detail = facts.data_error;
+      return;
+    }
+    DataLocation where = locate_data(facts.config, facts.devices);
+    if (!where.device) {
+      facts.slots.detail = where.error;
+      return;
+    }
+    if (auto s = ex.mount_data_partition(where.device->path, where.fstype); !s) {
+      facts.data_error =
+          "data partition " + where.device->path + " (" + facts.config.data_source + "): " + s.error().message();
+      facts.slots.detail = facts.data_error;
+      return;
+    }
+    facts.slots = SlotStore(data::kSlotState).read();
+    LOGI("slot record: %s%s%s", to_string(facts.slots.health), facts.slots.detail.empty() ? "" : ": ",
+         facts.slots.detail.c_str());
+  }
+
   // strata.crash_at=<point>: cut the power at a named step of a reset, for
   // the power-cut tests. No sync: what was not made durable is lost.
-  static void simulate_power_cut(const BootPlan& plan, const std::string& point) {
-    if (plan.crash_at != point || ::getpid() != 1) return;
+  static void simulate_power_cut(const std::string& crash_at, const std::string& point) {
+    if (crash_at != point || ::getpid() != 1) return;
     LOGE("strata.crash_at=%s: simulating a power cut", point.c_str());
     log::console("strata: strata.crash_at=" + point + ": simulating a power cut\n");
     ::reboot(RB_POWER_OFF);

@@ -1,0 +1,260 @@
+#include "bundle.h"
+
+#include <sodium.h>
+
+#include <array>
+#include <charconv>
+#include <cstdio>
+
+#include "sha256.h"
+
+namespace strata {
+
+namespace {
+
+constexpr std::string_view kMagic = "strata-bundle 1";
+constexpr size_t kMaxName = 64;
+constexpr std::array<std::string_view, 5> kKeys = {"version", "size", "sha256", "compatible", "signature"};
+enum Key { kVersion, kSize, kSha256, kCompatible, kSignature };
+
+// libsodium asks for sodium_init() before its signing functions. Only here,
+// not in Sha256: it blocks in getrandom(2) until the kernel's RNG is seeded,
+// which is fine for `strata update` and the host tool but not for early boot.
+// The static runs it once (thread-safe); sodium_init itself is idempotent.
+void sodium_ready() {
+  static const int rc = sodium_init();
+  (void)rc;  // -1 only without an entropy source, and randombytes aborts then anyway
+}
+
+// One byte of untrusted input, printable in a message.
+std::string shown_char(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  char buf[8];
+  if (u >= 0x20 && u < 0x7f)
+    std::snprintf(buf, sizeof buf, "'%c'", c);
+  else
+    std::snprintf(buf, sizeof buf, "0x%02x", u);
+  return buf;
+}
+
+// Untrusted text in a message: quoted, escaped, short (it may be any bytes).
+std::string shown(std::string_view s) {
+  constexpr size_t kMax = 40;
+  std::string out = "'";
+  for (size_t i = 0; i < s.size() && i < kMax; ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (u >= 0x20 && u < 0x7f) {
+      out += s[i];
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    }
+  }
+  if (s.size() > kMax) out += "...";
+  return out + "'";
+}
+
+bool name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("._+~:-").find(c) != std::string_view::npos;
+}
+
+// version= and compatible=: a restricted alphabet, so a value can never break
+// a line of the header, a message or a file name.
+Status check_name(std::string_view key, std::string_view v) {
+  const std::string k(key);
+  if (v.empty()) return plain_error(k + " is empty");
+  if (v.size() > kMaxName)
+    return plain_error(k + " " + shown(v) + " is longer than " + std::to_string(kMaxName) + " characters");
+  for (char c : v)
+    if (!name_char(c))
+      return plain_error(k + " " + shown(v) + " contains " + shown_char(c) +
+                         ", which is not allowed (only letters, digits and . _ + ~ : -)");
+  return {};
+}
+
+Result<uint64_t> parse_size(std::string_view v) {
+  if (v.empty()) return plain_error("size is empty");
+  // Digits only: from_chars would stop at the first non-digit, strtoull takes '+', '-' and blanks.
+  for (char c : v)
+    if (c < '0' || c > '9') return plain_error("size " + shown(v) + " is not a whole number of bytes");
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec == std::errc::result_out_of_range || end != v.data() + v.size())
+    return plain_error("size " + shown(v) + " is too large");
+  if (n == 0) return plain_error("size is 0: the image must not be empty");
+  return n;
+}
+
+// 64 hex digits of either case, kept lowercase so equal hashes compare equal.
+Result<std::string> parse_sha256(std::string_view v) {
+  auto raw = from_hex(v, crypto_hash_sha256_BYTES, "sha256");
+  if (!raw) return raw.error();
+  return to_hex(raw->data(), raw->size());
+}
+
+// The one validator behind the parser and make_bundle_header: make never
+// writes what parse would refuse. Returns m with the hash in lowercase.
+Result<Manifest> checked(const Manifest& m) {
+  if (auto s = check_name("version", m.version); !s) return s.error();
+  if (m.size == 0) return plain_error("size is 0: the image must not be empty");
+  auto sha = parse_sha256(m.sha256);
+  if (!sha) return sha.error();
+  if (!m.compatible.empty())
+    if (auto s = check_name("compatible", m.compatible); !s) return s.error();
+  Manifest out = m;
+  out.sha256 = *sha;
+  return out;
+}
+
+}  // namespace
+
+Result<BundleHeader> parse_bundle_header(std::string_view block) {
+  auto fail = [](const std::string& why) { return plain_error("bundle header: " + why); };
+  if (block.size() != kBundleHeaderSize)
+    return fail("it is " + std::to_string(block.size()) + " bytes, not " + std::to_string(kBundleHeaderSize));
+
+  // The magic first: the likeliest mistake is a file that is no bundle at all.
+  const std::string_view first = block.substr(0, block.find_first_of(std::string_view("\n\0", 2)));
+  if (first != kMagic) {
+    constexpr std::string_view kFamily = "strata-bundle ";
+    if (first.starts_with(kFamily) && first.size() <= kFamily.size() + 8)
+      return fail("format " + shown(first) + " is not supported (this strata reads '" + std::string(kMagic) +
+                  "'): a newer strata-bundle made it?");
+    return fail("not a strata bundle: it does not start with the line '" + std::string(kMagic) + "'");
+  }
+
+  // The text runs to the first NUL; only NUL padding may follow it.
+  const size_t nul = block.find('\0');
+  const std::string_view text = block.substr(0, nul);
+  auto line_of = [&](size_t offset) {
+    size_t n = 1;
+    for (size_t i = 0; i < offset && i < text.size(); ++i) n += text[i] == '\n';
+    return n;
+  };
+  if (nul != std::string_view::npos) {
+    if (const size_t junk = block.find_first_not_of('\0', nul); junk != std::string_view::npos) {
+      if (text.back() != '\n') return fail("line " + std::to_string(line_of(nul)) + ": contains a NUL byte");
+      return fail("garbage after the manifest: byte " + std::to_string(junk) +
+                  " is not NUL (the header is padded with NUL bytes only)");
+    }
+  }
+  if (text.back() != '\n')
+    return fail("line " + std::to_string(line_of(text.size())) + ": does not end with a newline");
+
+  BundleHeader h;
+  std::array<size_t, kKeys.size()> seen{};  // line of each key, 0: not seen
+  for (size_t pos = first.size() + 1, n = 2; pos < text.size(); ++n) {
+    const size_t end = text.find('\n', pos);  // found: text ends with '\n'
+    const std::string_view line = text.substr(pos, end - pos);
+    auto at = [&](const std::string& why) { return fail("line " + std::to_string(n) + ": " + why); };
+    if (seen[kSignature])
+      return at("a line after signature= (the signature must be the last line: it covers everything before it)");
+    if (line.empty()) return at("is empty");
+    if (line.back() == '\r') return at("ends with a carriage return (lines must end with \\n alone)");
+    const size_t eq = line.find('=');
+    if (eq == std::string_view::npos) return at(shown(line) + " is not key=value");
+    const std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
+    size_t k = 0;
+    while (k < kKeys.size() && kKeys[k] != key) ++k;
+    if (k == kKeys.size())
+      return at(
+          "unknown key " + shown(key) +
+          " (known: version, size, sha256, compatible, signature; was the bundle made by a newer strata-bundle?)");
+    if (seen[k]) return at(std::string(key) + " is given twice (first on line " + std::to_string(seen[k]) + ")");
+    seen[k] = n;
+    switch (k) {
+      case kVersion:
+      case kCompatible:
+        if (auto s = check_name(key, value); !s) return at(s.error().message());
+        (k == kVersion ? h.manifest.version : h.manifest.compatible) = std::string(value);
+        break;
+      case kSize: {
+        auto size = parse_size(value);
+        if (!size) return at(size.error().message());
+        h.manifest.size = *size;
+        break;
+      }
+      case kSha256: {
+        auto sha = parse_sha256(value);
+        if (!sha) return at(sha.error().message());
+        h.manifest.sha256 = *sha;
+        break;
+      }
+      case kSignature: {
+        auto sig = from_hex(value, crypto_sign_BYTES, "signature");
+        if (!sig) return at(sig.error().message());
+        h.signature = *sig;
+        h.signed_text = std::string(text.substr(0, pos));
+        break;
+      }
+    }
+    pos = end + 1;
+  }
+  for (Key k : {kVersion, kSize, kSha256})
+    if (!seen[k]) return fail("no " + std::string(kKeys[k]) + "= line (version, size and sha256 are required)");
+  if (!seen[kSignature]) h.signed_text = std::string(text);  // what a signature would cover
+  return h;
+}
+
+Status verify_bundle_signature(const BundleHeader& h, std::string_view public_key_hex) {
+  auto pk = from_hex(public_key_hex, crypto_sign_PUBLICKEYBYTES, "[update] public_key");
+  if (!pk) return pk.error();
+  if (h.signature.empty())
+    return plain_error("the bundle is not signed, and this device requires a signature ([update] public_key is set)");
+  sodium_ready();
+  if (h.signature.size() != crypto_sign_BYTES ||
+      crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(h.signature.data()),
+                                  reinterpret_cast<const unsigned char*>(h.signed_text.data()), h.signed_text.size(),
+                                  reinterpret_cast<const unsigned char*>(pk->data())) != 0)
+    return plain_error("bad signature: the bundle was not signed by the key in [update] public_key, or it was altered");
+  return {};
+}
+
+Result<std::string> make_bundle_header(const Manifest& m, std::string_view secret_key_hex) {
+  auto mm = checked(m);
+  if (!mm) return plain_error("manifest: " + mm.error().message());
+  std::string text = std::string(kMagic) + "\nversion=" + mm->version + "\nsize=" + std::to_string(mm->size) +
+                     "\nsha256=" + mm->sha256 + "\n";
+  if (!mm->compatible.empty()) text += "compatible=" + mm->compatible + "\n";
+
+  if (!secret_key_hex.empty()) {
+    sodium_ready();
+    auto sk = from_hex(secret_key_hex, crypto_sign_SECRETKEYBYTES, "the secret key");
+    if (!sk) return sk.error();
+    auto* key = reinterpret_cast<unsigned char*>(sk->data());
+    // An ed25519 secret key is seed + public key; a damaged one would sign
+    // bundles no device accepts, so check the halves belong together.
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES], again[crypto_sign_SECRETKEYBYTES];
+    crypto_sign_seed_keypair(pk, again, key);
+    sodium_memzero(again, sizeof again);
+    if (sodium_memcmp(pk, key + crypto_sign_SEEDBYTES, sizeof pk) != 0) {
+      sodium_memzero(key, sk->size());
+      return plain_error("the secret key is damaged: its public half does not match its seed");
+    }
+    unsigned char sig[crypto_sign_BYTES];
+    crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(text.data()), text.size(), key);
+    sodium_memzero(key, sk->size());
+    text += "signature=" + to_hex(sig, sizeof sig) + "\n";
+  }
+  if (text.size() > kBundleHeaderSize)
+    return plain_error("the manifest is " + std::to_string(text.size()) + " bytes, more than the " +
+                       std::to_string(kBundleHeaderSize) + "-byte header holds");
+  text.resize(kBundleHeaderSize, '\0');
+  // Cheap, and makes "never a header the parser refuses" a fact, not a hope.
+  if (auto p = parse_bundle_header(text); !p)
+    return plain_error("internal error: the header made is refused: " + p.error().message());
+  return text;
+}
+
+KeyPair generate_keypair() {
+  sodium_ready();
+  unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+  crypto_sign_keypair(pk, sk);
+  KeyPair kp{to_hex(pk, sizeof pk), to_hex(sk, sizeof sk)};
+  sodium_memzero(sk, sizeof sk);
+  return kp;
+}
+
+}  // namespace strata

@@ -23,6 +23,9 @@ enum class DataFailure { kTmpfs, kReadonly, kRescue };
 enum class LowerChange { kKeep, kDiscard, kPreserve };
 // What a factory reset removes: the overlay's upper, or that and the persistent paths.
 enum class ResetTier { kOverlay, kAll };
+// Where the A/B root images live: none (one root, [root]), two partitions, or
+// two image files on the data partition.
+enum class SlotMode { kNone, kPartitions, kFiles };
 
 // Stages at which strata.break=<stage> opens a shell before going on.
 inline constexpr const char* kStages[] = {"modules", "devices", "mount", "binds", "switch"};
@@ -31,6 +34,7 @@ struct Config {
   // [boot]
   std::string init = "/sbin/init";
   FailurePolicy on_failure = FailurePolicy::kRescue;
+  bool fallback_slot = false;  // on_failure = fallback-slot, ...: try the other good slot first
   int reboot_delay_s = 10;
   int device_timeout_ms = 10000;
   // [root]
@@ -56,11 +60,18 @@ struct Config {
   bool persist_add_new = false;  // new_files = add: copy files a new image ships that are missing
   // [reset]
   ResetTier reset_tier = ResetTier::kOverlay;
+  // [slots]
+  SlotMode slot_mode = SlotMode::kNone;
+  std::string slot_source[2] = {"PARTLABEL=root-a", "PARTLABEL=root-b"};  // with mode = partitions
+  int slot_tries = 3;
+  // [update]
+  std::string update_public_key;  // 64 hex: ed25519 key bundles must be signed with ("": none required)
+  std::string update_compatible;  // bundles for another board are refused ("": any)
   // command line only
   std::set<std::string> break_at;
   bool debug = false;
-  bool reset = false;          // strata.reset=1|overlay|all
-  std::string crash_at;        // strata.crash_at=<point>: fault injection for power-cut tests
+  bool reset = false;    // strata.reset=1|overlay|all
+  std::string crash_at;  // strata.crash_at=<point>: fault injection for power-cut tests
 };
 
 struct Diagnostic {
@@ -76,8 +87,7 @@ struct LoadedConfig {
 
 // Parses INI text (named `file` in messages) over the defaults, then applies
 // the command-line words. Pure: no I/O.
-LoadedConfig load_config(std::string_view ini_text, const std::string& file,
-                         const std::vector<CmdlineWord>& cmdline);
+LoadedConfig load_config(std::string_view ini_text, const std::string& file, const std::vector<CmdlineWord>& cmdline);
 
 // Every key with its default, for --check and the README.
 std::string describe_keys();
@@ -87,5 +97,8 @@ const char* to_string(FailurePolicy p);
 const char* to_string(DataFailure d);
 const char* to_string(LowerChange c);
 const char* to_string(ResetTier t);
+const char* to_string(SlotMode m);
+// "fallback-slot, reboot", as the config says it.
+std::string describe_failure(bool fallback_slot, FailurePolicy p);
 
 }  // namespace strata

@@ -11,4 +11,9 @@ inline constexpr const char* kLowerId = "/run/strata/data/strata/upper.lower-id"
 inline constexpr const char* kPersist = "/run/strata/data/strata/persist";  // one tree per persistent path
 inline constexpr const char* kTrash = "/run/strata/data/strata/trash";      // moved aside, deleted later
 inline constexpr const char* kResetRequest = "/run/strata/data/strata/reset-request";
+// A/B: the slot record's two copies (.0, .1), per-slot uppers (upper-a,
+// upper-b, each with its .lower-id), and the image files of file slots.
+inline constexpr const char* kSlotState = "/run/strata/data/strata/slot-state";
+inline constexpr const char* kSlotUpperPrefix = "/run/strata/data/strata/upper-";
+inline constexpr const char* kSlotImages = "/run/strata/data/strata/slots";  // slot-a.img, slot-b.img; read-only mount
 }  // namespace strata::data

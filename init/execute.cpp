@@ -11,7 +11,9 @@
 #include "paths.h"
 #include "persist.h"
 #include "probe.h"
+#include "slot_store.h"
 #include "sys.h"
+#include "write_window.h"
 
 namespace strata {
 Status Executor::mount_tracked(const std::string& src, const std::string& target, const std::string& fstype,
@@ -33,11 +35,17 @@ Status Executor::mount_lower(const BootPlan& plan) {
   if (auto s = sys::mkdir_p(lower); !s) return s;
   if (plan.image.empty()) return mount_tracked(plan.root_device, lower, plan.root_fstype, MS_RDONLY);
 
-  // The image file lives on a partition: mount that read-only, attach the image.
-  const std::string source = path(paths::kSource);
-  if (auto s = sys::mkdir_p(source); !s) return s;
-  if (auto s = mount_tracked(plan.root_device, source, plan.root_fstype, MS_RDONLY); !s) return s;
-  const std::string image = source + plan.image;
+  // The image file lives on a partition: mount that read-only (file slots:
+  // the data partition, already mounted), attach the image.
+  std::string image;
+  if (plan.image_on_data) {
+    image = path(data::kMount) + plan.image;
+  } else {
+    const std::string source = path(paths::kSource);
+    if (auto s = sys::mkdir_p(source); !s) return s;
+    if (auto s = mount_tracked(plan.root_device, source, plan.root_fstype, MS_RDONLY); !s) return s;
+    image = source + plan.image;
+  }
   if (!sys::exists(image))
     return plain_error("image file " + plan.image + " not found on " + plan.root_device + " (" + plan.root_spec + ")");
   auto loop = attach_loop(image, path("/dev"));
@@ -64,7 +72,7 @@ Status Executor::mount_upper_and_overlay(const BootPlan& plan) {
   if (auto s = sys::mkdir_p(upperfs); !s) return s;
   if (plan.upper_mode == UpperMode::kPersistent) {
     // The same path in both modes: /run/strata/upper/{data,work}.
-    if (auto s = mount_tracked(path(data::kUpper), upperfs, "", MS_BIND); !s) return s;
+    if (auto s = mount_tracked(DataPartition(root_, plan.slot).upper(), upperfs, "", MS_BIND); !s) return s;
   } else {
     if (auto s = mount_tracked("tmpfs", upperfs, "tmpfs", MS_NOSUID | MS_NODEV, plan.tmpfs_options); !s) return s;
     for (const char* d : {paths::kUpperDir, paths::kWorkDir})
@@ -81,11 +89,49 @@ Status Executor::mount_upper_and_overlay(const BootPlan& plan) {
   return {};
 }
 
-Status Executor::mount_data(const BootPlan& plan) {
+Status Executor::mount_data_partition(const std::string& device, const std::string& fstype) {
   const std::string mnt = path(data::kMount);
   if (auto s = sys::mkdir_p(mnt); !s) return s;
-  if (auto s = mount_tracked(plan.data_device, mnt, plan.data_fstype, MS_NOATIME); !s) return s;
-  DataPartition dp(root_);
+  if (auto s = mount_tracked(device, mnt, fstype, MS_NOATIME); !s) return s;
+  data_mounted_ = true;
+  return {};
+}
+
+Status Executor::write_slot_record(const BootPlan& plan) {
+  SlotStore store(path(data::kSlotState));
+  store.crash_point = crash_point;
+  LOGN("slot record: %s (%s)", describe(*plan.slot_write).c_str(), plan.slot_write_what.c_str());
+  if (auto s = store.write(*plan.slot_write, plan.slot_write_what); !s) return s;
+  actions_.push_back("slot record written (" + plan.slot_write_what + "): " + describe(*plan.slot_write));
+  return {};
+}
+
+void Executor::protect_slots(const BootPlan& plan, std::vector<std::string>& warnings) {
+  if (plan.slot_mode == SlotMode::kPartitions) {
+    for (const auto& dev : plan.slot_devices) {
+      if (dev.empty()) continue;
+      if (auto s = set_block_readonly(path(dev), true); !s) {
+        warnings.push_back("slot partition " + dev + " stays writable: " + s.error().message());
+        LOGW("slot partition %s stays writable: %s", dev.c_str(), s.error().message().c_str());
+      }
+    }
+  } else if (plan.slot_mode == SlotMode::kFiles && data_mounted_) {
+    const std::string dir = path(data::kSlotImages);
+    Status s = sys::mkdir_p(dir);
+    if (s) s = sys::bind_readonly(dir, dir, {true, true, true});
+    if (s) {
+      mounted_.push_back(dir);
+    } else {
+      warnings.push_back("slot images in " + std::string(data::kSlotImages) + " stay writable: " + s.error().message());
+      LOGW("slot images stay writable: %s", s.error().message().c_str());
+    }
+  }
+}
+
+Status Executor::mount_data(const BootPlan& plan) {
+  if (!data_mounted_)
+    if (auto s = mount_data_partition(plan.data_device, plan.data_fstype); !s) return s;
+  DataPartition dp(root_, plan.slot);
   dp.crash_point = crash_point;
   auto request = dp.reset_request();
   if (plan.reset || request) {
@@ -108,7 +154,17 @@ Status Executor::mount_data(const BootPlan& plan) {
 Status Executor::mount_layers(const BootPlan& plan) {
   int64_t t0 = monotonic_ms();
   if (before_stage) before_stage("mount");
-  Status s = mount_lower(plan);
+  Status s;
+  if (plan.slot_write) {
+    // Before the slot's root is touched: a trial boot counts even if it hangs.
+    s = plan.use_data && data_mounted_ ? write_slot_record(plan)
+                                       : Status(plain_error("the data partition is not mounted"));
+    if (!s) data_error_ = "cannot write the slot record: " + s.error().message();
+  }
+  if (s) {
+    s = mount_lower(plan);
+    if (!s) lower_error_ = s.error().message();
+  }
   if (s && plan.use_data) {
     s = mount_data(plan);
     if (!s) data_error_ = "data partition " + plan.data_device + " (" + plan.data_spec + "): " + s.error().message();

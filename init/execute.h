@@ -27,7 +27,14 @@ class Executor {
   // Called before each stage with its name; strata.break hooks in here.
   std::function<void(const std::string& stage)> before_stage;
 
+  // Mounts the data partition at /run/strata/data ahead of the plan: the A/B
+  // slot record on it is a fact the plan is decided from. mount_layers then
+  // uses this mount.
+  Status mount_data_partition(const std::string& device, const std::string& fstype);
   Status mount_layers(const BootPlan& plan);
+  // A/B: keeps the slot storage read-only outside updates (BLKROSET on the
+  // partitions, a read-only mount over the image directory).
+  void protect_slots(const BootPlan& plan, std::vector<std::string>& warnings);
   // Warnings for configured binds that do not exist in the lower.
   Status bind_paths(const BootPlan& plan, std::vector<std::string>& warnings);
   // Unmounts everything this executor mounted, newest first.
@@ -36,6 +43,8 @@ class Executor {
   const std::vector<StageTime>& times() const { return times_; }
   // Why the data partition could not be used, when that made the attempt fail.
   const std::string& data_error() const { return data_error_; }
+  // Why the lower could not be mounted, when that made the attempt fail (fallback-slot).
+  const std::string& lower_error() const { return lower_error_; }
   // What was done to the data partition (reset, lower change, seeding).
   const std::vector<std::string>& actions() const { return actions_; }
   // Called at named points of a reset; strata.crash_at simulates a power cut there.
@@ -49,6 +58,7 @@ class Executor {
   Status mount_lower(const BootPlan& plan);
   Status mount_upper_and_overlay(const BootPlan& plan);
   Status mount_data(const BootPlan& plan);
+  Status write_slot_record(const BootPlan& plan);
   Status bind_persistent(const BootPlan& plan, std::vector<std::string>& warnings);
 
   std::string root_;
@@ -56,6 +66,8 @@ class Executor {
   std::vector<StageTime> times_;
   std::string loop_device_;
   std::string data_error_;
+  std::string lower_error_;
+  bool data_mounted_ = false;
   std::vector<std::string> actions_;
 };
 

@@ -15,6 +15,7 @@
 #include "failure.h"
 #include "log.h"
 #include "plan.h"
+#include "slot_store.h"
 #include "sys.h"
 
 namespace {
@@ -23,6 +24,7 @@ int usage() {
   std::fprintf(stderr,
                "usage: strata-init                   (as PID 1 only)\n"
                "       strata-init --plan [--config FILE] [--cmdline TEXT] [--devices FILE]\n"
+               "                          [--slot-record PREFIX]   (PREFIX.0, PREFIX.1: a device's A/B record)\n"
                "       strata-init --check FILE\n"
                "       strata-init --keys\n");
   return 2;
@@ -38,7 +40,7 @@ std::string read_or_die(const std::string& path) {
 }
 
 int print_plan(int argc, char** argv) {
-  std::string config_path, cmdline, devices_path;
+  std::string config_path, cmdline, devices_path, record_prefix;
   for (int i = 2; i < argc; i++) {
     std::string a = argv[i];
     if (i + 1 >= argc) return usage();
@@ -48,12 +50,18 @@ int print_plan(int argc, char** argv) {
       cmdline = argv[++i];
     else if (a == "--devices")
       devices_path = argv[++i];
+    else if (a == "--slot-record")
+      record_prefix = argv[++i];
     else
       return usage();
   }
   std::string ini = config_path.empty() ? "" : read_or_die(config_path);
   auto loaded = strata::load_config(ini, config_path.empty() ? "(none)" : config_path, strata::strata_words(cmdline));
-  strata::Facts facts{loaded.config, loaded.diagnostics, {}, false, 0, ""};
+  strata::Facts facts;
+  facts.config = loaded.config;
+  facts.diagnostics = loaded.diagnostics;
+  // A/B: the record copied off a device (PREFIX.0, PREFIX.1), else a new device's.
+  if (!record_prefix.empty()) facts.slots = strata::SlotStore(record_prefix).read();
   std::vector<strata::Diagnostic> problems;
   if (!devices_path.empty())
     facts.devices = strata::parse_devices_fixture(read_or_die(devices_path), devices_path, problems);

@@ -85,7 +85,36 @@ Status copy_missing(const std::string& from, const std::string& to) {
   return {};
 }
 
+// Copies one entry (a file, a symlink, or a directory tree) that `to` lacks.
+Status copy_entry(const std::string& from, const std::string& to) {
+  struct stat st {};
+  if (::lstat(from.c_str(), &st) != 0) return errno_error("lstat " + from);
+  if (S_ISDIR(st.st_mode)) {
+    if (::mkdir(to.c_str(), 0700) != 0) return errno_error("mkdir " + to);
+    if (::chown(to.c_str(), st.st_uid, st.st_gid) != 0 || ::chmod(to.c_str(), st.st_mode & 07777) != 0)
+      return errno_error("set the owner and mode of " + to);
+    return copy_missing(from, to);
+  }
+  std::error_code ec;
+  if (S_ISREG(st.st_mode)) {
+    if (!fs::copy_file(from, to, ec)) return Error{ec.value(), "copy " + from + " to " + to};
+  } else if (S_ISLNK(st.st_mode)) {
+    fs::copy_symlink(from, to, ec);
+    if (ec) return Error{ec.value(), "copy symlink " + from + " to " + to};
+  } else {
+    return {};  // whiteouts and device nodes stay behind
+  }
+  if (::lchown(to.c_str(), st.st_uid, st.st_gid) != 0) return errno_error("chown " + to);
+  if (!S_ISLNK(st.st_mode) && ::chmod(to.c_str(), st.st_mode & 07777) != 0) return errno_error("chmod " + to);
+  return {};
+}
+
 }  // namespace
+
+DataPartition::DataPartition(std::string root, int slot) : root_(std::move(root)) {
+  upper_ = slot < 0 ? std::string(data::kUpper) : data::kSlotUpperPrefix + std::string(1, slot == 0 ? 'a' : 'b');
+  lower_id_ = slot < 0 ? std::string(data::kLowerId) : upper_ + ".lower-id";
+}
 
 Status DataPartition::sync() const {
   auto fd = sys::open(p(data::kTop), O_RDONLY | O_DIRECTORY);
@@ -121,14 +150,20 @@ Status DataPartition::reset(ResetTier tier, std::vector<std::string>& log) {
   if (auto s = sys::mkdir_p(p(data::kTop)); !s) return s;
   // A request left from a power cut is redone from wherever it stopped:
   // each step below is skipped once done.
-  if (auto s = move_to_trash(p(data::kUpper), "upper", log); !s) return s;
-  if (auto s = move_to_trash(p(data::kUpper) + ".new", "upper", log); !s) return s;
+  // Every upper goes, the single one and both slots' (whichever is in use).
+  for (const std::string& u : {std::string(data::kUpper), data::kSlotUpperPrefix + std::string("a"),
+                              data::kSlotUpperPrefix + std::string("b")}) {
+    for (const char* suffix : {"", ".new", ".seed"})
+      if (auto s = move_to_trash(p(u) + suffix, "upper", log); !s) return s;
+  }
   crash_point("reset-upper-moved");
   if (tier == ResetTier::kAll) {
     if (auto s = move_to_trash(p(data::kPersist), "persist", log); !s) return s;
     crash_point("reset-persist-moved");
   }
-  ::unlink(p(data::kLowerId).c_str());
+  for (const std::string& id : {std::string(data::kLowerId), data::kSlotUpperPrefix + std::string("a.lower-id"),
+                               data::kSlotUpperPrefix + std::string("b.lower-id")})
+    ::unlink(p(id).c_str());
   if (auto s = sync(); !s) return s;
   if (::unlink(p(data::kResetRequest).c_str()) != 0 && errno != ENOENT)
     return errno_error("remove " + p(data::kResetRequest));
@@ -139,7 +174,7 @@ Status DataPartition::reset(ResetTier tier, std::vector<std::string>& log) {
 }
 
 Status DataPartition::ensure_upper() {
-  const std::string upper = p(data::kUpper), fresh = upper + ".new";
+  const std::string upper = p(upper_), fresh = upper + ".new";
   // A lower-change replacement cut short after the old upper left: finish it.
   if (!lexists(upper) && lexists(fresh)) {
     if (auto s = sys::rename_durable(fresh, upper); !s) return s;
@@ -150,8 +185,8 @@ Status DataPartition::ensure_upper() {
 }
 
 Status DataPartition::probe_upper() const {
-  const std::string file = p(data::kUpper) + "/work/.strata-probe";
-  const std::string wh = p(data::kUpper) + "/work/.strata-probe-wh";
+  const std::string file = p(upper_) + "/work/.strata-probe";
+  const std::string wh = p(upper_) + "/work/.strata-probe-wh";
   ::unlink(file.c_str());
   ::unlink(wh.c_str());
   if (auto s = sys::write_file(file, ""); !s) return s;
@@ -168,13 +203,13 @@ Status DataPartition::probe_upper() const {
 
 Status DataPartition::apply_lower_change(const std::string& lower_id, LowerChange policy,
                                          const std::vector<std::string>& preserve, std::vector<std::string>& log) {
-  const std::string id_path = p(data::kLowerId);
+  const std::string id_path = p(lower_id_);
   auto read = sys::read_value(id_path);
   const std::string recorded = read ? *read : "";  // "": nothing recorded yet (first boot, reset)
   if (recorded == lower_id) {
     // A replacement cut short, and now the image it was for is not the one
     // booting (an A/B fallback): put the preserved paths back, drop the rest.
-    const std::string upper = p(data::kUpper), fresh = upper + ".new";
+    const std::string upper = p(upper_), fresh = upper + ".new";
     if (lexists(fresh) && lexists(upper)) {
       for (const auto& path : preserve) {
         const std::string moved = fresh + "/data" + path, home = upper + "/data" + path;
@@ -189,7 +224,7 @@ Status DataPartition::apply_lower_change(const std::string& lower_id, LowerChang
   }
   if (!recorded.empty() && policy != LowerChange::kKeep) {
     log.push_back("lower image changed (" + recorded + " -> " + lower_id + "): " + to_string(policy));
-    const std::string upper = p(data::kUpper), fresh = upper + ".new";
+    const std::string upper = p(upper_), fresh = upper + ".new";
     // Build the replacement beside the old upper, then swap: a cut at any
     // point leaves either the old upper with the preserved paths, or the new.
     for (const char* d : {"/data", "/work"})
@@ -244,6 +279,36 @@ Result<std::string> DataPartition::prepare_persistent(const std::string& path, c
       return Error{s.error().err, "add new files to persistent " + path + ": " + s.error().context};
   }
   return tree;
+}
+
+Status DataPartition::seed_slot_upper(int from, int to, const std::vector<std::string>& preserve,
+                                      std::vector<std::string>& log) {
+  const std::string src = DataPartition(root_, from).upper() + "/data";
+  const DataPartition target(root_, to);
+  const std::string dst = target.upper(), seed = dst + ".seed";
+  // A seed left by an earlier, cut update is stale: start over.
+  if (auto s = move_to_trash(seed, "upper", log); !s) return s;
+  for (const char* d : {"/data", "/work"})
+    if (auto s = sys::mkdir_p(seed + d); !s) return s;
+  for (const auto& path : preserve) {
+    const std::string from_path = src + path, to_path = seed + "/data" + path;
+    if (!lexists(from_path) || inside_another(path, preserve)) continue;
+    if (auto s = make_parents(src, seed + "/data", path); !s) return s;
+    // Copies, not renames: the running system keeps its upper.
+    Status s = copy_entry(from_path, to_path);
+    if (!s)
+      return Error{s.error().err, "copy " + path + " into slot " + std::string(1, to == 0 ? 'a' : 'b') +
+                                      "'s upper: " + s.error().context};
+    log.push_back("copied " + path + " into the new slot's upper");
+  }
+  if (auto s = sync(); !s) return s;
+  crash_point("seed-copied");
+  if (auto s = move_to_trash(dst, "upper", log); !s) return s;
+  crash_point("seed-old-moved");
+  // No recorded image id: the first boot of the new image records its own and keeps this upper.
+  const std::string id = p(target.lower_id_);
+  if (::unlink(id.c_str()) != 0 && errno != ENOENT) return errno_error("remove " + id);
+  return sys::rename_durable(seed, dst);
 }
 
 void DataPartition::empty_trash() const {

@@ -16,7 +16,8 @@ namespace strata {
 class DataPartition {
  public:
   // `root` prefixes every path (host tests run against a scratch dir).
-  explicit DataPartition(std::string root = "") : root_(std::move(root)) {}
+  // `slot` (0, 1) selects that A/B slot's own upper; -1 the single upper.
+  explicit DataPartition(std::string root = "", int slot = -1);
 
   // Called between the steps of a reset; strata.crash_at hooks in here.
   std::function<void(const std::string& point)> crash_point = [](const std::string&) {};
@@ -45,12 +46,22 @@ class DataPartition {
   // Deletes what earlier resets moved aside. Slow: run it in the background.
   void empty_trash() const;
 
-  std::string p(const char* path) const { return root_ + path; }
+  // An update's half: replaces slot `to`'s upper with copies of the preserve
+  // paths from slot `from`'s, so the new image starts with the running
+  // configuration and a rollback finds `from`'s upper as it was. The target
+  // slot is marked bad while this runs, so a cut leaves nothing booted half-made.
+  Status seed_slot_upper(int from, int to, const std::vector<std::string>& preserve, std::vector<std::string>& log);
+
+  std::string p(const std::string& path) const { return root_ + path; }
+  // This partition's upper (data/ and work/ inside): upper, or upper-a / upper-b.
+  std::string upper() const { return p(upper_); }
 
  private:
   Status move_to_trash(const std::string& path, const std::string& kind, std::vector<std::string>& log);
   Status sync() const;
   std::string root_;
+  std::string upper_;     // without root_
+  std::string lower_id_;  // the image id recorded beside upper_
 };
 
 }  // namespace strata

@@ -1,43 +1,107 @@
 #include "plan.h"
 
+#include "data_layout.h"
 #include "paths.h"
+#include "persist.h"
 
 namespace strata {
 namespace {
 
-bool supported_lower_type(const std::string& t) { return t == "squashfs" || t == "erofs" || t == "ext4"; }
+bool supported_lower_type(const std::string& t) {
+  return t == "squashfs" || t == "erofs" || t == "ext4";
+}
 
 }  // namespace
 
-static bool wants_data(const Config& c) { return c.upper_mode == UpperMode::kPersistent || !c.persist_paths.empty(); }
+bool wants_data(const Config& c) {
+  return c.upper_mode == UpperMode::kPersistent || !c.persist_paths.empty() || c.slot_mode != SlotMode::kNone;
+}
 
 std::vector<DeviceSpec> required_devices(const Config& config) {
   std::vector<DeviceSpec> out;
-  if (auto s = parse_device_spec(config.root_source)) out.push_back(*s);
+  if (config.slot_mode == SlotMode::kPartitions) {
+    for (const auto& src : config.slot_source)
+      if (auto s = parse_device_spec(src)) out.push_back(*s);
+  } else if (config.slot_mode == SlotMode::kNone) {
+    if (auto s = parse_device_spec(config.root_source)) out.push_back(*s);
+  }
   if (wants_data(config))
     if (auto s = parse_device_spec(config.data_source)) out.push_back(*s);
   return out;
 }
 
+std::string slot_image_path(int slot) {
+  return std::string("/strata/slots/slot-") + slot_name(slot) + ".img";
+}
+
+DataLocation locate_data(const Config& c, const std::vector<BlockDevice>& devices) {
+  DataLocation l;
+  auto spec = parse_device_spec(c.data_source);
+  const BlockDevice* d = spec ? find_device(devices, *spec) : nullptr;
+  if (!d) return l.error = "data partition " + c.data_source + " not found", l;
+  std::string type = c.data_fstype == "auto" ? d->type : c.data_fstype;
+  if (type.empty())
+    return l.error = "no filesystem found on the data partition " + d->path + " (" + c.data_source + ")", l;
+  if (type != "ext4" && type != "f2fs")
+    return l.error = "the data partition " + d->path + " (" + c.data_source + ") holds " + type + ", not ext4 or f2fs",
+           l;
+  l.device = d;
+  l.fstype = type;
+  return l;
+}
+
 // Finds the data partition; returns why it cannot be used, or "".
 static std::string resolve_data(const Facts& facts, BootPlan& p) {
-  const Config& c = facts.config;
   if (!facts.data_error.empty()) return facts.data_error;
-  auto spec = parse_device_spec(c.data_source);
-  const BlockDevice* d = spec ? find_device(facts.devices, *spec) : nullptr;
-  if (!d) return "data partition " + c.data_source + " not found";
-  std::string type = c.data_fstype == "auto" ? d->type : c.data_fstype;
-  if (type.empty()) return "no filesystem found on the data partition " + d->path + " (" + c.data_source + ")";
-  if (type != "ext4" && type != "f2fs")
-    return "the data partition " + d->path + " (" + c.data_source + ") holds " + type + ", not ext4 or f2fs";
+  DataLocation l = locate_data(facts.config, facts.devices);
+  if (!l.device) return l.error;
   p.use_data = true;
-  p.data_device = d->path;
-  p.data_fstype = type;
+  p.data_device = l.device->path;
+  p.data_fstype = l.fstype;
   return "";
 }
 
+static std::string join_sentences(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : "; ") + s;
+  return out;
+}
+
+// A/B: which slot boots, and where its image is. Returns false when the plan is fatal.
+static bool decide_slot(const Facts& facts, BootPlan& p, Config& c) {
+  SlotChoice ch = choose_slot(facts.slots, facts.failed_slot, facts.failed_slot_why);
+  p.slot_health = facts.slots.health;
+  p.slot_reasons = ch.reasons;
+  if (ch.degraded) {
+    p.degraded = true;
+    for (const auto& r : ch.reasons) p.warnings.push_back("slots: " + r);
+  }
+  if (ch.slot < 0) {
+    p.fatal = "no A/B slot can be booted: " + join_sentences(ch.reasons);
+    return false;
+  }
+  p.slot = ch.slot;
+  p.slot_write = ch.write;
+  p.slot_state = ch.write ? *ch.write : facts.slots.state;
+  if (ch.write) {
+    const SlotInfo& before = facts.slots.state.slot[ch.slot];
+    p.slot_write_what = before.status == SlotStatus::kTrial && ch.write->slot[ch.slot].status == SlotStatus::kTrial
+                            ? "trial-decrement"
+                            : "mark-bad-at-boot";
+  }
+  if (c.slot_mode == SlotMode::kPartitions) {
+    c.root_source = c.slot_source[p.slot];
+    c.root_image.clear();
+    for (int i = 0; i < kSlotCount; i++) {
+      auto spec = parse_device_spec(c.slot_source[i]);
+      if (const BlockDevice* d = spec ? find_device(facts.devices, *spec) : nullptr) p.slot_devices[i] = d->path;
+    }
+  }
+  return true;
+}
+
 BootPlan decide(const Facts& facts) {
-  const Config& c = facts.config;
+  Config c = facts.config;  // a slot's source replaces [root] source
   BootPlan p;
   p.init = c.init;
   p.on_failure = c.on_failure;
@@ -54,39 +118,75 @@ BootPlan decide(const Facts& facts) {
   p.preserve = c.preserve;
   p.persist_add_new = c.persist_add_new;
   p.crash_at = c.crash_at;
-  p.image = c.root_image;
 
   for (const auto& d : facts.diagnostics) {
     p.warnings.push_back("config: " + d.where + ": " + d.message);
     p.degraded = true;
   }
 
-  // Lower: resolve the configured device among what was probed.
-  auto spec = parse_device_spec(c.root_source);
-  const BlockDevice* dev = spec ? find_device(facts.devices, *spec) : nullptr;
-  if (!dev) {
-    p.fatal = "root device " + c.root_source + " not found" +
+  p.slot_mode = c.slot_mode;
+  p.fallback_slot = c.fallback_slot;
+  if (c.slot_mode != SlotMode::kNone && !decide_slot(facts, p, c)) return p;
+  p.root_spec = c.root_source;
+  p.image = c.root_image;
+
+  if (c.slot_mode == SlotMode::kFiles) {
+    // The image file is on the data partition, which the boot mounted to read the record.
+    DataLocation l = facts.data_error.empty() ? locate_data(c, facts.devices) : DataLocation{};
+    if (!l.device) {
+      p.fatal = "the slot images are on the data partition, which cannot be used: " +
+                (facts.data_error.empty() ? l.error : facts.data_error);
+      return p;
+    }
+    p.root_spec = c.data_source + " " + slot_image_path(p.slot);
+    p.root_device = l.device->path;
+    p.root_fstype = l.fstype;
+    p.image = slot_image_path(p.slot);
+    p.image_on_data = true;
+    p.image_fstype = "";
+  }
+
+  // Lower: resolve the configured device among what was probed (file slots did above).
+  if (!p.image_on_data) {
+    auto spec = parse_device_spec(c.root_source);
+    const BlockDevice* dev = spec ? find_device(facts.devices, *spec) : nullptr;
+    // A slot whose root is unusable: fallback-slot decides again without it.
+    auto root_failed = [&](const std::string& why, const std::string& fatal) {
+      if (p.slot >= 0 && p.fallback_slot && !facts.failed_slot) {
+        Facts again = facts;
+        again.failed_slot = p.slot;
+        again.failed_slot_why = why;
+        return decide(again);
+      }
+      p.fatal = fatal;
+      return p;
+    };
+    if (!dev) {
+      return root_failed(
+          c.root_source + " not found",
+          "root device " + c.root_source + " not found" +
               (facts.device_wait_timed_out ? " after waiting " + std::to_string(facts.device_wait_ms) + " ms" : "") +
-              "; block devices seen:\n" + describe_devices(facts.devices);
-    return p;
+              "; block devices seen:\n" + describe_devices(facts.devices));
+    }
+    p.root_device = dev->path;
+    const std::string& wanted = c.root_image.empty() ? c.root_fstype : std::string("auto");
+    p.root_fstype = wanted == "auto" ? dev->type : wanted;
+    if (p.root_fstype.empty()) {
+      const std::string why = "no filesystem found on " + dev->path + " (" + c.root_source + ")";
+      return root_failed(why, why);
+    }
+    if (c.root_image.empty() && !supported_lower_type(p.root_fstype)) {
+      return root_failed(dev->path + " (" + c.root_source + ") holds " + p.root_fstype,
+                         dev->path + " (" + c.root_source + ") holds " + p.root_fstype +
+                             ", which strata does not use as a root image (squashfs, erofs, ext4); set [root] image "
+                             "to boot an image file on it");
+    }
+    if (c.root_fstype != "auto" && !dev->type.empty() && dev->type != c.root_fstype && c.root_image.empty()) {
+      p.warnings.push_back("root fstype is configured as " + c.root_fstype + " but " + dev->path + " probes as " +
+                           dev->type + "; mounting as " + c.root_fstype);
+    }
+    if (!c.root_image.empty()) p.image_fstype = c.root_image_fstype == "auto" ? "" : c.root_image_fstype;
   }
-  p.root_device = dev->path;
-  const std::string& wanted = c.root_image.empty() ? c.root_fstype : std::string("auto");
-  p.root_fstype = wanted == "auto" ? dev->type : wanted;
-  if (p.root_fstype.empty()) {
-    p.fatal = "no filesystem found on " + dev->path + " (" + c.root_source + ")";
-    return p;
-  }
-  if (c.root_image.empty() && !supported_lower_type(p.root_fstype)) {
-    p.fatal = dev->path + " (" + c.root_source + ") holds " + p.root_fstype +
-              ", which strata does not use as a root image (squashfs, erofs, ext4); set [root] image to boot an image file on it";
-    return p;
-  }
-  if (c.root_fstype != "auto" && !dev->type.empty() && dev->type != c.root_fstype && c.root_image.empty()) {
-    p.warnings.push_back("root fstype is configured as " + c.root_fstype + " but " + dev->path + " probes as " +
-                         dev->type + "; mounting as " + c.root_fstype);
-  }
-  if (!c.root_image.empty()) p.image_fstype = c.root_image_fstype == "auto" ? "" : c.root_image_fstype;
 
   // The data partition, and what to do without it. Never silent, never a format.
   if (wants_data(c)) {
@@ -97,7 +197,8 @@ BootPlan decide(const Facts& facts) {
         switch (c.on_data_failure) {
           case DataFailure::kTmpfs:
             p.upper_mode = UpperMode::kTmpfs;
-            p.warnings.push_back(why + "; booting with a tmpfs upper, changes are lost at reboot (data on_failure = tmpfs)");
+            p.warnings.push_back(why +
+                                 "; booting with a tmpfs upper, changes are lost at reboot (data on_failure = tmpfs)");
             break;
           case DataFailure::kReadonly:
             p.upper_mode = UpperMode::kNone;
@@ -108,8 +209,7 @@ BootPlan decide(const Facts& facts) {
             return p;
         }
       }
-      if (!c.persist_paths.empty())
-        p.warnings.push_back("persistent paths are not persistent this boot: " + why);
+      if (!c.persist_paths.empty()) p.warnings.push_back("persistent paths are not persistent this boot: " + why);
     } else {
       p.persist_paths = c.persist_paths;
     }
@@ -138,9 +238,20 @@ std::string format_plan(const BootPlan& p) {
     o += std::string("on failure: ") + to_string(p.on_failure) +
          (p.on_failure == FailurePolicy::kReboot ? " after " + std::to_string(p.reboot_delay_s) + " s" : "") + "\n";
   } else {
-    o += "lower: " + p.root_device + " (" + p.root_spec + ") " + p.root_fstype + ", read-only, at " + paths::kLower + "\n";
+    if (p.slot >= 0) {
+      o += std::string("slot: ") + slot_name(p.slot) + " of " + to_string(p.slot_mode) +
+           " (record: " + to_string(p.slot_health) + "; " + describe(p.slot_state) + ")\n";
+      if (p.slot_write) o += "slot record: written before mounting (" + p.slot_write_what + ")\n";
+      for (const auto& r : p.slot_reasons) o += "slot reason: " + r + "\n";
+      if (p.slot_mode == SlotMode::kPartitions) o += "slot partitions: kept read-only (BLKROSET) outside updates\n";
+      if (p.slot_mode == SlotMode::kFiles)
+        o += std::string("slot images: ") + data::kSlotImages + ", a read-only mount outside updates\n";
+    }
+    o += "lower: " + p.root_device + " (" + p.root_spec + ") " + p.root_fstype + ", read-only, at " + paths::kLower +
+         "\n";
     if (!p.image.empty()) {
-      o += "  image file: " + p.image + " on the source, mounted at " + paths::kSource + ", attached read-only to a loop device, " +
+      o += "  image file: " + p.image + " on the source, mounted at " + paths::kSource +
+           ", attached read-only to a loop device, " +
            (p.image_fstype.empty() ? std::string("type probed") : p.image_fstype) + "\n";
     }
     if (p.use_data) {
@@ -148,7 +259,7 @@ std::string format_plan(const BootPlan& p) {
       if (p.reset) o += std::string("reset: ") + to_string(p.reset_tier) + " (strata.reset), before mounting\n";
     }
     if (p.upper_mode == UpperMode::kPersistent) {
-      o += std::string("upper: persistent, /run/strata/data/strata/upper bound at ") + paths::kUpperFs +
+      o += "upper: persistent, " + DataPartition("", p.slot).upper() + " bound at " + paths::kUpperFs +
            "; if the lower changed: " + to_string(p.on_lower_change);
       for (const auto& path : p.preserve) o += " " + path;
       o += "\n";
@@ -156,8 +267,8 @@ std::string format_plan(const BootPlan& p) {
     if (p.upper_mode != UpperMode::kNone) {
       if (p.upper_mode == UpperMode::kTmpfs)
         o += std::string("upper: tmpfs (") + p.tmpfs_options + ") at " + paths::kUpperFs + "\n";
-      o += std::string("root: overlay (lowerdir=") + paths::kLower + ",upperdir=" + paths::kUpperDir + ",workdir=" +
-           paths::kWorkDir + "," + p.overlay_options + ") at " + paths::kNewRoot + "\n";
+      o += std::string("root: overlay (lowerdir=") + paths::kLower + ",upperdir=" + paths::kUpperDir +
+           ",workdir=" + paths::kWorkDir + "," + p.overlay_options + ") at " + paths::kNewRoot + "\n";
     } else {
       o += std::string("upper: none; root: the lower alone, read-only, at ") + paths::kNewRoot + "\n";
     }
@@ -169,7 +280,7 @@ std::string format_plan(const BootPlan& p) {
            (b.noexec ? " noexec" : "") + "\n";
     }
     o += "init: " + p.init + "\n";
-    o += std::string("on failure: ") + to_string(p.on_failure) + "\n";
+    o += "on failure: " + describe_failure(p.fallback_slot, p.on_failure) + "\n";
   }
   if (!p.break_at.empty()) {
     o += "break before:";

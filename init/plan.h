@@ -3,12 +3,14 @@
 // printed on the host with --plan.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "config.h"
 #include "device_spec.h"
+#include "slot_state.h"
 
 namespace strata {
 
@@ -21,6 +23,11 @@ struct Facts {
   // Set when an attempt found the data partition unusable (mount or probe
   // failed); the next decision applies [data] on_failure.
   std::string data_error;
+  // A/B: the slot record, read from the data partition before deciding.
+  SlotReading slots;
+  // A slot whose root could not be mounted in this boot, and why (fallback-slot).
+  std::optional<int> failed_slot;
+  std::string failed_slot_why;
 };
 
 struct BindPlan {
@@ -34,16 +41,16 @@ struct BootPlan {
   std::string fatal;
 
   // Lower layer.
-  std::string root_spec;      // as configured: PARTLABEL=root-a
-  std::string root_device;    // resolved: /dev/vda1
-  std::string root_fstype;    // squashfs, erofs, ext4 (image case: the source's type)
-  std::string image;          // image file on the source, "" for none
-  std::string image_fstype;   // "" means probe the loop device at mount time
+  std::string root_spec;     // as configured: PARTLABEL=root-a
+  std::string root_device;   // resolved: /dev/vda1
+  std::string root_fstype;   // squashfs, erofs, ext4 (image case: the source's type)
+  std::string image;         // image file on the source, "" for none
+  std::string image_fstype;  // "" means probe the loop device at mount time
 
   UpperMode upper_mode = UpperMode::kTmpfs;             // what this boot uses
   UpperMode configured_upper_mode = UpperMode::kTmpfs;  // what the config asked for
-  std::string tmpfs_options;    // data for the tmpfs upper mount
-  std::string overlay_options;  // overlay options besides the layer dirs
+  std::string tmpfs_options;                            // data for the tmpfs upper mount
+  std::string overlay_options;                          // overlay options besides the layer dirs
 
   std::vector<BindPlan> binds;
 
@@ -58,6 +65,18 @@ struct BootPlan {
   bool persist_add_new = false;
   std::string crash_at;
 
+  // A/B slots ([slots] mode != none).
+  SlotMode slot_mode = SlotMode::kNone;
+  int slot = -1;                        // the slot this boot runs
+  std::optional<SlotState> slot_write;  // made durable before the lower is mounted
+  std::string slot_write_what;          // names that write (crash points, log)
+  SlotState slot_state;                 // the record as it stands once written
+  StateHealth slot_health = StateHealth::kMissing;
+  std::vector<std::string> slot_reasons;  // why this slot (console, status)
+  std::string slot_devices[2];            // partition slots: kept read-only (BLKROSET)
+  bool image_on_data = false;             // file slots: the image is on the mounted data partition
+  bool fallback_slot = false;
+
   std::string init;
   FailurePolicy on_failure = FailurePolicy::kRescue;
   int reboot_delay_s = 10;
@@ -71,6 +90,22 @@ struct BootPlan {
 
 // The devices the boot must wait for before it can decide.
 std::vector<DeviceSpec> required_devices(const Config& config);
+
+// True when the boot needs the data partition (a persistent upper or paths,
+// or the A/B slot record).
+bool wants_data(const Config& config);
+
+// The data partition among the probed devices, with its filesystem type, or
+// why it cannot be used.
+struct DataLocation {
+  const BlockDevice* device = nullptr;
+  std::string fstype;
+  std::string error;
+};
+DataLocation locate_data(const Config& config, const std::vector<BlockDevice>& devices);
+
+// The image file of a file slot, relative to the data partition's root.
+std::string slot_image_path(int slot);
 
 BootPlan decide(const Facts& facts);
 

@@ -31,6 +31,10 @@ struct SlotInfo {
 };
 
 inline constexpr int kMaxTries = 1000;
+// The longest fields a record holds: with both at their maximum and every
+// number at its widest, a record's text is 394 of its 512 bytes.
+inline constexpr size_t kMaxImageIdLength = 64;  // a sha256 in hex
+inline constexpr size_t kMaxVersionLength = 64;  // as in a bundle's manifest
 
 struct SlotState {
   uint64_t seq = 0;  // set by SlotStore::write: newest on flash + 1

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data_layout.h"
+
 namespace strata {
 
 std::string status_json(const BootReport& r) {
@@ -21,6 +23,27 @@ std::string status_json(const BootReport& r) {
   j["actions"] = r.actions;
   j["binds"] = nlohmann::ordered_json::array();
   for (const auto& b : p.binds) j["binds"].push_back({{"path", b.path}, {"readonly", true}});
+  if (p.slot >= 0) {
+    // A/B: what the CLI needs (running slot, devices) and what people ask (versions, tries, why).
+    auto& sl = j["slots"];
+    sl["mode"] = to_string(p.slot_mode);
+    sl["booted"] = std::string(1, slot_name(p.slot));
+    sl["active"] = std::string(1, slot_name(p.slot_state.active));
+    sl["record"] = to_string(p.slot_health);
+    sl["seq"] = p.slot_state.seq;
+    for (int i = 0; i < kSlotCount; i++) {
+      const SlotInfo& info = p.slot_state.slot[i];
+      auto& e = sl[std::string(1, slot_name(i))];
+      e = {{"status", to_string(info.status)},
+           {"tries", info.tries},
+           {"version", info.version},
+           {"image_id", info.image_id}};
+      if (p.slot_mode == SlotMode::kPartitions) e["device"] = p.slot_devices[i];
+      if (p.slot_mode == SlotMode::kFiles) e["image"] = std::string(data::kMount) + slot_image_path(i);
+    }
+    sl["reasons"] = p.slot_reasons;
+    if (p.slot_write) sl["written"] = p.slot_write_what;
+  }
   j["init"] = p.init;
   auto warnings = p.warnings;
   warnings.insert(warnings.end(), r.warnings.begin(), r.warnings.end());

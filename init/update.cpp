@@ -1,0 +1,231 @@
+#include "update.h"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+
+#include "bundle.h"
+#include "sha256.h"
+#include "slot_store.h"
+#include "sys.h"
+#include "write_window.h"
+
+namespace strata {
+namespace {
+
+constexpr size_t kChunk = 1 << 20;  // big enough for the device to stream, small enough for a board's RAM
+
+std::string slot_text(int slot) {
+  return std::string("slot ") + slot_name(slot);
+}
+
+// Reads until `size` bytes or end of input; a signal (EINTR) ends it early
+// so the caller can look at `interrupted`.
+Result<size_t> read_some(int fd, char* buf, size_t size, const UpdateOptions& o) {
+  size_t got = 0;
+  while (got < size) {
+    ssize_t n = ::read(fd, buf + got, size - got);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR && !o.interrupted()) continue;
+      if (errno == EINTR) break;
+      return errno_error("read the bundle");
+    }
+    got += static_cast<size_t>(n);
+  }
+  return got;
+}
+
+Status write_all(int fd, const char* buf, size_t size, const std::string& what) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, buf, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("write " + what);
+    buf += n;
+    size -= static_cast<size_t>(n);
+  }
+  return {};
+}
+
+// The bytes a slot can hold.
+Result<uint64_t> slot_capacity(const UpdateTarget& t) {
+  if (t.capacity) return t.capacity;
+  if (!t.file) {
+    auto fd = sys::open(t.path, O_RDONLY | O_CLOEXEC);
+    if (!fd) return fd.error();
+    uint64_t bytes = 0;
+    if (::ioctl(fd->get(), BLKGETSIZE64, &bytes) != 0) return errno_error("BLKGETSIZE64 " + t.path);
+    return bytes;
+  }
+  // A file slot: the free space, plus what the old image gives back.
+  struct statvfs vfs {};
+  if (::statvfs(t.window.c_str(), &vfs) != 0) return errno_error("statvfs " + t.window);
+  uint64_t bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  struct stat st {};
+  if (::stat(t.path.c_str(), &st) == 0) bytes += static_cast<uint64_t>(st.st_blocks) * 512;
+  return bytes;
+}
+
+// Hashes `size` bytes of what is on the storage now, not in the page cache.
+Result<std::string> read_back(const std::string& path, uint64_t size, bool device) {
+  auto fd = sys::open(path, O_RDONLY | O_CLOEXEC);
+  if (!fd) return fd.error();
+  // Drop the cached copy so the hash is of what the storage returns.
+  if (device) (void)::ioctl(fd->get(), BLKFLSBUF, 0);
+  (void)::posix_fadvise(fd->get(), 0, 0, POSIX_FADV_DONTNEED);
+  std::unique_ptr<char[]> buf(new char[kChunk]);
+  Sha256 h;
+  uint64_t left = size;
+  while (left > 0) {
+    size_t want = left < kChunk ? static_cast<size_t>(left) : kChunk;
+    ssize_t n = ::read(fd->get(), buf.get(), want);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("read back " + path);
+    if (n == 0) return plain_error("read back " + path + ": ends " + std::to_string(left) + " bytes early");
+    h.update(buf.get(), static_cast<size_t>(n));
+    left -= static_cast<uint64_t>(n);
+  }
+  return h.hex();
+}
+
+}  // namespace
+
+Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateOptions& o, SlotStore& store) {
+  // Refusals that need nothing read yet.
+  if (t.slot != 0 && t.slot != 1) return plain_error("no target slot to write");
+  if (t.running != 0 && t.running != 1)
+    return plain_error("cannot tell which slot is running (no A/B slots in /run/strata/status); nothing written");
+  if (t.slot == t.running)
+    return plain_error(slot_text(t.slot) + " is the running slot: an update writes the other slot; nothing written");
+
+  auto lock = StorageLock::acquire(o.lock_path);
+  if (!lock) return lock.error();
+
+  // The header: everything that can be checked before a byte is written.
+  std::string block(kBundleHeaderSize, '\0');
+  auto got = read_some(in, block.data(), block.size(), o);
+  if (!got) return got.error();
+  if (o.interrupted()) return plain_error("interrupted by a signal; nothing written");
+  if (*got < kBundleHeaderSize)
+    return plain_error("the bundle ends inside its header (" + std::to_string(*got) +
+                       " bytes): not a strata bundle, or cut short; nothing written");
+  auto header = parse_bundle_header(block);
+  if (!header) return plain_error("not a valid bundle: " + header.error().message() + "; nothing written");
+  const Manifest& m = header->manifest;
+  if (!o.public_key_hex.empty()) {
+    if (auto s = verify_bundle_signature(*header, o.public_key_hex); !s)
+      return plain_error(s.error().message() + "; nothing written");
+  }
+  if (!o.compatible.empty() && m.compatible != o.compatible)
+    return plain_error("the bundle is for '" + (m.compatible.empty() ? std::string("(any board)") : m.compatible) +
+                       "', this device takes '" + o.compatible + "' ([update] compatible); nothing written");
+  auto capacity = slot_capacity(t);
+  if (!capacity) return capacity.error();
+  if (m.size > *capacity)
+    return plain_error("the image (" + std::to_string(m.size) + " bytes) is larger than " + slot_text(t.slot) + " (" +
+                       std::to_string(*capacity) + " bytes at " + t.path + "); nothing written");
+
+  SlotReading reading = store.read();
+  if (reading.health == StateHealth::kUnreadable || reading.health == StateHealth::kUnavailable)
+    return plain_error("the slot record cannot be read (" + reading.detail +
+                       "); run `strata mark-good` on this working system to write a fresh one; nothing written");
+  const SlotInfo& running = reading.state.slot[t.running];
+  if (running.status != SlotStatus::kGood)
+    return plain_error(slot_text(t.running) + " (running) is " + to_string(running.status) +
+                       ", not good: an update needs a good slot to fall back to; run `strata mark-good` (or " +
+                       "`strata rollback`) first; nothing written");
+
+  // From here on the target is marked bad: a cut at any instant leaves it unbootable, never half-booted.
+  o.say("installing version " + m.version + " (" + std::to_string(m.size) + " bytes) into " + slot_text(t.slot) + " (" +
+        t.path + ")");
+  SlotState marked = begin_update(reading.state, t.slot);
+  if (auto s = store.write(marked, "update-begin"); !s) return s.error();
+  marked = store.read().state;
+  o.crash_point("update-marked-bad");
+
+  auto window = t.file ? WriteWindow::open_mount(t.window) : WriteWindow::open_device(t.path);
+  if (!window) return window.error();
+  o.crash_point("update-window-open");
+
+  const int flags = t.file ? O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC : O_WRONLY | O_CLOEXEC;
+  auto out = sys::open(t.path, flags, 0644);
+  if (!out) return out.error();
+  if (t.file) {
+    // Claim the space now: a full partition is refused before the stream, not midway.
+    if (int e = ::posix_fallocate(out->get(), 0, static_cast<off_t>(m.size)); e != 0)
+      return Error{e, "reserve " + std::to_string(m.size) + " bytes for " + t.path};
+  }
+
+  // One pass over the stream: each chunk is hashed and written.
+  UpdateResult result;
+  result.version = m.version;
+  auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<char[]> buf(new char[kChunk]);
+  Sha256 hash;
+  uint64_t done = 0;
+  int quarter = 1;
+  while (done < m.size) {
+    const size_t want = m.size - done < kChunk ? static_cast<size_t>(m.size - done) : kChunk;
+    auto n = read_some(in, buf.get(), want, o);
+    if (!n) return n.error();
+    if (o.interrupted()) return plain_error("interrupted by a signal; " + slot_text(t.slot) + " stays marked bad");
+    if (*n == 0)
+      return plain_error("the bundle ended after " + std::to_string(done) + " of " + std::to_string(m.size) +
+                         " image bytes (cut download?); " + slot_text(t.slot) + " stays marked bad");
+    hash.update(buf.get(), *n);
+    if (auto s = write_all(out->get(), buf.get(), *n, t.path); !s) return s.error();
+    done += *n;
+    while (quarter < 4 && done * 4 >= m.size * quarter)
+      o.crash_point("update-streamed-" + std::to_string(25 * quarter++));
+  }
+  char extra = 0;
+  auto more = read_some(in, &extra, 1, o);
+  if (more && *more > 0)
+    return plain_error("the bundle holds more bytes than its manifest's size (" + std::to_string(m.size) + "); " +
+                       slot_text(t.slot) + " stays marked bad");
+  result.sha256 = hash.hex();
+  result.bytes = done;
+  if (result.sha256 != m.sha256)
+    return plain_error("the image's sha256 is " + result.sha256 + ", the manifest says " + m.sha256 +
+                       ": the bundle is corrupt; " + slot_text(t.slot) + " stays marked bad");
+  o.crash_point("update-streamed");
+  if (::fsync(out->get()) != 0) return errno_error("fsync " + t.path);
+  if (t.file)
+    if (auto s = sys::fsync_path(t.window); !s) return s.error();
+  out->reset();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  o.crash_point("update-synced");
+
+  auto again = read_back(t.path, m.size, !t.file);
+  if (!again) return again.error();
+  if (*again != m.sha256)
+    return plain_error("read back from " + t.path + ": sha256 " + *again + " differs from what was written (" +
+                       m.sha256 + "): the storage is failing; " + slot_text(t.slot) + " stays marked bad");
+  o.crash_point("update-verified");
+
+  if (auto s = window->close(); !s)
+    return plain_error("cannot make " + t.path + " read-only again: " + s.error().message() + "; " + slot_text(t.slot) +
+                       " stays marked bad");
+  o.crash_point("update-window-closed");
+
+  if (o.seed_upper) {
+    if (auto s = o.seed_upper(t.running, t.slot); !s)
+      return plain_error("cannot prepare " + slot_text(t.slot) + "'s upper: " + s.error().message() + "; " +
+                         slot_text(t.slot) + " stays marked bad");
+    o.crash_point("update-seeded");
+  }
+
+  SlotState trial = finish_update(marked, t.slot, o.tries, m.sha256, m.version);
+  if (auto s = store.write(trial, "update-finish"); !s) return s.error();
+  o.crash_point("update-done");
+  return result;
+}
+
+}  // namespace strata

@@ -35,3 +35,27 @@ busybox_links() {
     ln -s /bin/busybox "$root/$applet"
   done
 }
+
+# host_tool NAME: builds one of the project's host programs (strata-bundle)
+# in build/tools (plain release build, no sanitizers) and prints its path.
+# Boards build in parallel: one build at a time.
+host_tool() {
+  local dir=$STRATA_TOP/build/tools
+  mkdir -p "$dir"
+  (
+    flock 9
+    { [ -f "$dir/build.ninja" ] || cmake --preset tools && cmake --build "$dir" --target "$1"; } >"$dir.log" 2>&1 ||
+      { cat "$dir.log" >&2; exit 1; }
+  ) 9>"$dir.lock" || die "cannot build the host tool $1"
+  echo "$dir/tools/$1"
+}
+
+# board_keys: the board's update signing key pair in $OUT/keys, made on first
+# use. The secret key never leaves the build machine; only update.pub goes
+# into the initramfs config.
+board_keys() {
+  if [ ! -f "$OUT/keys/update.pub" ]; then
+    mkdir -p "$OUT/keys"
+    "$(host_tool strata-bundle)" keygen "$OUT/keys" >/dev/null
+  fi
+}

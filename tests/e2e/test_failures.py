@@ -6,7 +6,7 @@ import unittest
 
 from base import BoardTest
 
-MISSING = "strata.root.source=PARTLABEL=no-such-root strata.boot.device_timeout_ms=1500"
+MISSING = "strata.slots.mode=none strata.root.source=PARTLABEL=no-such-root strata.boot.device_timeout_ms=1500"
 
 
 class Failures(BoardTest):

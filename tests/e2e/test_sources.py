@@ -11,7 +11,7 @@ class RootSources(BoardTest):
         # erofs-utils 1.5 cannot set a label; mkrootfs gives erofs a fixed UUID (matched case-insensitively).
         img = self.path("root.erofs")
         self.tool("mkrootfs", self.board, img, "erofs", "7")
-        m = self.boot(words="strata.root.source=UUID=5A1E0000-0000-4000-8000-0000000000E1", drives=[img])
+        m = self.boot(words="strata.slots.mode=none strata.root.source=UUID=5A1E0000-0000-4000-8000-0000000000E1", drives=[img])
         m.wait_shell()
         mounts = m.ok("cat /proc/self/mountinfo")
         self.assertRegex(mounts, r" /run/strata/lower .* - erofs /dev/vd[a-z] ro")
@@ -25,7 +25,7 @@ class RootSources(BoardTest):
         self.tool("mkrootfs", self.board, os.path.join(tree, "images", "root.squashfs"), "squashfs", "9")
         img = self.path("images.ext4")
         subprocess.run(["mke2fs", "-q", "-t", "ext4", "-L", "images", "-d", tree, "-F", img, "64M"], check=True)
-        m = self.boot(words="strata.root.source=LABEL=images strata.root.image=/images/root.squashfs", drives=[img])
+        m = self.boot(words="strata.slots.mode=none strata.root.source=LABEL=images strata.root.image=/images/root.squashfs", drives=[img])
         m.wait_shell()
         mounts = m.ok("cat /proc/self/mountinfo")
         self.assertRegex(mounts, r" /run/strata/source .* - ext4 /dev/vd[a-z] ro")

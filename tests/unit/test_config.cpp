@@ -131,9 +131,9 @@ TEST(ConfigBoot, Init) {
 TEST(ConfigBoot, OnFailure) {
   CHECK(load_ok("boot", "on_failure = reboot").config.on_failure == FailurePolicy::kReboot);
   CHECK(load_ok("boot", "on_failure = rescue").config.on_failure == FailurePolicy::kRescue);
-  LoadedConfig lc = load_bad("boot", "on_failure = Reboot", "not one of: rescue, reboot");
+  LoadedConfig lc = load_bad("boot", "on_failure = Reboot", "not [fallback-slot,] rescue|reboot");
   CHECK(lc.config.on_failure == FailurePolicy::kRescue);
-  load_bad("boot", "on_failure = panic", "not one of: rescue, reboot");
+  load_bad("boot", "on_failure = panic", "not [fallback-slot,] rescue|reboot");
 }
 
 TEST(ConfigBoot, RebootDelay) {

@@ -1,0 +1,209 @@
+// decide(), required_devices() and format_plan() with A/B slots: which
+// slot's root becomes the lower, the record written before mounting,
+// fallback-slot, file slots on the data partition, and the config keys.
+#include <CppUTest/TestHarness.h>
+
+#include <string>
+#include <vector>
+
+#include "helpers.h"
+#include "plan.h"
+
+using namespace strata;
+using strata::test::contains;
+using strata::test::dev;
+using strata::test::join;
+using strata::test::load;
+
+namespace {
+
+// root-a on /dev/vda1, root-b on /dev/vda2 (both squashfs), data on /dev/vda3.
+Facts slot_facts(SlotMode mode = SlotMode::kPartitions) {
+  Facts f;
+  f.devices = {dev("/dev/vda", "", ""), dev("/dev/vda1", "squashfs", "root-a"), dev("/dev/vda2", "squashfs", "root-b"),
+               dev("/dev/vda3", "ext4", "userdata", "data")};
+  f.config.slot_mode = mode;
+  f.config.upper_mode = UpperMode::kPersistent;
+  f.config.fallback_slot = true;
+  f.slots.health = StateHealth::kOk;
+  f.slots.state = initial_slot_state();
+  f.slots.state.slot[1].status = SlotStatus::kGood;
+  return f;
+}
+
+bool has_warning(const BootPlan& p, const std::string& text) {
+  for (const auto& w : p.warnings)
+    if (contains(w, text)) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_GROUP(DecideSlots){};
+
+TEST(DecideSlots, ActiveGoodSlotIsTheLowerAndNothingIsWritten) {
+  Facts f = slot_facts();
+  f.slots.state.active = 1;
+  BootPlan p = decide(f);
+  CHECK_EQUAL(std::string(""), p.fatal);
+  LONGS_EQUAL(1, p.slot);
+  CHECK_EQUAL(std::string("/dev/vda2"), p.root_device);
+  CHECK_EQUAL(std::string("PARTLABEL=root-b"), p.root_spec);
+  CHECK_FALSE(p.slot_write.has_value());
+  CHECK_FALSE(p.degraded);
+  CHECK_EQUAL(std::string("/dev/vda1"), p.slot_devices[0]);
+  CHECK_EQUAL(std::string("/dev/vda2"), p.slot_devices[1]);
+  CHECK_TRUE(p.use_data);
+}
+
+TEST(DecideSlots, TrialSlotIsDecrementedBeforeMounting) {
+  Facts f = slot_facts();
+  f.slots.state = finish_update(f.slots.state, 1, 3, "ab", "2");
+  BootPlan p = decide(f);
+  LONGS_EQUAL(1, p.slot);
+  CHECK_TRUE(p.slot_write.has_value());
+  LONGS_EQUAL(2, p.slot_write->slot[1].tries);
+  CHECK_EQUAL(std::string("trial-decrement"), p.slot_write_what);
+  CHECK_TRUE(p.slot_state == *p.slot_write);
+  CHECK_TRUE(contains(format_plan(p), "slot record: written before mounting (trial-decrement)"));
+}
+
+TEST(DecideSlots, TrialOutOfTriesBootsTheOtherSlotAndSaysWhy) {
+  Facts f = slot_facts();
+  f.slots.state = finish_update(f.slots.state, 1, 3, "ab", "2");
+  f.slots.state.slot[1].tries = 0;
+  BootPlan p = decide(f);
+  LONGS_EQUAL(0, p.slot);
+  CHECK_EQUAL(std::string("/dev/vda1"), p.root_device);
+  CHECK_TRUE(p.slot_write.has_value());
+  CHECK_TRUE(p.slot_write->slot[1].status == SlotStatus::kBad);
+  LONGS_EQUAL(0, p.slot_write->active);
+  CHECK_EQUAL(std::string("mark-bad-at-boot"), p.slot_write_what);
+  CHECK_TRUE(p.degraded);
+  CHECK_TRUE_TEXT(has_warning(p, "slot b"), join(p.warnings).c_str());
+}
+
+TEST(DecideSlots, MissingSlotDeviceFallsBackToTheOtherGoodSlot) {
+  Facts f = slot_facts();
+  f.slots.state.active = 1;
+  f.devices.erase(f.devices.begin() + 2);  // root-b is gone
+  BootPlan p = decide(f);
+  CHECK_EQUAL(std::string(""), p.fatal);
+  LONGS_EQUAL(0, p.slot);
+  CHECK_EQUAL(std::string("/dev/vda1"), p.root_device);
+  CHECK_TRUE(p.degraded);
+  CHECK_TRUE_TEXT(has_warning(p, "PARTLABEL=root-b not found"), join(p.warnings).c_str());
+}
+
+TEST(DecideSlots, WithoutFallbackSlotAMissingSlotDeviceIsFatal) {
+  Facts f = slot_facts();
+  f.config.fallback_slot = false;
+  f.slots.state.active = 1;
+  f.devices.erase(f.devices.begin() + 2);
+  BootPlan p = decide(f);
+  CHECK_TRUE(contains(p.fatal, "root device PARTLABEL=root-b not found"));
+}
+
+TEST(DecideSlots, FailedSlotFromTheExecutorBootsTheOther) {
+  Facts f = slot_facts();
+  f.failed_slot = 0;
+  f.failed_slot_why = "mount: Invalid argument";
+  BootPlan p = decide(f);
+  LONGS_EQUAL(1, p.slot);
+  CHECK_EQUAL(std::string("/dev/vda2"), p.root_device);
+  CHECK_TRUE(p.degraded);
+}
+
+TEST(DecideSlots, NoSlotLeftIsFatalWithTheReasons) {
+  Facts f = slot_facts();
+  f.slots.state.slot[1].status = SlotStatus::kBad;
+  f.failed_slot = 0;
+  f.failed_slot_why = "mount: Invalid argument";
+  BootPlan p = decide(f);
+  CHECK_TRUE_TEXT(contains(p.fatal, "no A/B slot can be booted"), p.fatal.c_str());
+}
+
+TEST(DecideSlots, UnreadableRecordBootsSlotAWritesNothingAndIsDegraded) {
+  Facts f = slot_facts();
+  f.slots.health = StateHealth::kUnreadable;
+  f.slots.detail = "both copies have a bad CRC";
+  f.slots.state = initial_slot_state();
+  BootPlan p = decide(f);
+  LONGS_EQUAL(0, p.slot);
+  CHECK_FALSE(p.slot_write.has_value());
+  CHECK_TRUE(p.degraded);
+  CHECK_TRUE_TEXT(has_warning(p, "both copies have a bad CRC"), join(p.warnings).c_str());
+}
+
+TEST(DecideSlots, PerSlotUpperInThePlan) {
+  Facts f = slot_facts();
+  f.slots.state.active = 1;
+  CHECK_TRUE(contains(format_plan(decide(f)), "upper: persistent, /run/strata/data/strata/upper-b bound at"));
+  f.slots.state.active = 0;
+  CHECK_TRUE(contains(format_plan(decide(f)), "upper: persistent, /run/strata/data/strata/upper-a bound at"));
+}
+
+TEST(DecideSlots, FileSlotsAreImagesOnTheDataPartition) {
+  Facts f = slot_facts(SlotMode::kFiles);
+  f.slots.state.active = 1;
+  BootPlan p = decide(f);
+  CHECK_EQUAL(std::string(""), p.fatal);
+  CHECK_TRUE(p.image_on_data);
+  CHECK_EQUAL(std::string("/strata/slots/slot-b.img"), p.image);
+  CHECK_EQUAL(std::string("/dev/vda3"), p.root_device);
+  CHECK_EQUAL(std::string(""), p.slot_devices[0]);
+  CHECK_TRUE(contains(format_plan(p), "slot images: /run/strata/data/strata/slots"));
+}
+
+TEST(DecideSlots, FileSlotsWithoutTheDataPartitionAreFatal) {
+  Facts f = slot_facts(SlotMode::kFiles);
+  f.devices.pop_back();
+  f.slots.health = StateHealth::kUnavailable;
+  f.slots.detail = "data partition LABEL=data not found";
+  BootPlan p = decide(f);
+  CHECK_TRUE_TEXT(contains(p.fatal, "the slot images are on the data partition"), p.fatal.c_str());
+}
+
+TEST(DecideSlots, RequiredDevicesAreBothSlotsAndTheData) {
+  Config c;
+  c.slot_mode = SlotMode::kPartitions;
+  auto want = required_devices(c);
+  LONGS_EQUAL(3, want.size());
+  c.slot_mode = SlotMode::kFiles;
+  LONGS_EQUAL(1, required_devices(c).size());  // the data partition holds everything
+}
+
+TEST(DecideSlots, ConfigKeys) {
+  auto lc = load(
+      "[boot]\non_failure = fallback-slot, reboot\n[slots]\nmode = files\na = LABEL=x\ntries = 7\n"
+      "[update]\npublic_key = " +
+      std::string(64, 'a') + "\ncompatible = board-1\n");
+  CHECK_EQUAL(std::string(""), join(lc.diagnostics));
+  CHECK_TRUE(lc.config.fallback_slot);
+  CHECK_TRUE(lc.config.on_failure == FailurePolicy::kReboot);
+  CHECK_TRUE(lc.config.slot_mode == SlotMode::kFiles);
+  CHECK_EQUAL(std::string("LABEL=x"), lc.config.slot_source[0]);
+  LONGS_EQUAL(7, lc.config.slot_tries);
+  CHECK_EQUAL(std::string("board-1"), lc.config.update_compatible);
+  CHECK_EQUAL(std::string("fallback-slot, reboot"), describe_failure(lc.config.fallback_slot, lc.config.on_failure));
+
+  auto alone = load("[boot]\non_failure = fallback-slot\n");
+  CHECK_TRUE(alone.config.fallback_slot);
+  CHECK_TRUE(alone.config.on_failure == FailurePolicy::kRescue);
+}
+
+TEST(DecideSlots, BadSlotKeysKeepTheDefaults) {
+  auto lc = load("[boot]\non_failure = reboot, fallback-slot\n[slots]\nmode = abc\ntries = 0\n"
+                 "[update]\npublic_key = 1234\ncompatible = has space\n");
+  LONGS_EQUAL(5, lc.diagnostics.size());
+  CHECK_FALSE(lc.config.fallback_slot);
+  CHECK_TRUE(lc.config.slot_mode == SlotMode::kNone);
+  LONGS_EQUAL(3, lc.config.slot_tries);
+  CHECK_EQUAL(std::string(""), lc.config.update_public_key);
+  CHECK_TRUE(contains(join(lc.diagnostics), "strata-bundle keygen"));
+}
+
+TEST(DecideSlots, CommandLineSwitchesSlotsOff) {
+  auto lc = load("[slots]\nmode = partitions\n", "strata.slots.mode=none");
+  CHECK_TRUE(lc.config.slot_mode == SlotMode::kNone);
+}

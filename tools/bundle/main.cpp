@@ -1,0 +1,361 @@
+// strata-bundle: the host side of A/B updates. Makes signing keys, wraps a
+// root image into a bundle (bundle.h) and checks a bundle the way a device
+// would, so a bad one is caught before it is shipped.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bundle.h"
+#include "sha256.h"
+#include "sys.h"
+
+namespace {
+
+using strata::Error;
+using strata::Result;
+using strata::Status;
+using strata::UniqueFd;
+
+constexpr size_t kChunk = 1 << 20;
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: strata-bundle keygen DIR\n"
+               "       strata-bundle create --version V [--compatible NAME] [--key FILE.key] IMAGE OUT\n"
+               "       strata-bundle verify [--pubkey FILE.pub|HEX] BUNDLE\n"
+               "       strata-bundle show BUNDLE\n"
+               "\n"
+               "  keygen   write DIR/update.pub (for [update] public_key) and DIR/update.key\n"
+               "           (secret: keep it on the build host); never overwrites a key\n"
+               "  create   wrap IMAGE into the bundle OUT, signed when --key is given\n"
+               "  verify   check the header, the image's size and sha256, and with --pubkey the\n"
+               "           signature; exit status 0 when the bundle is good, 1 when not\n"
+               "  show     print the manifest\n"
+               "\n"
+               "BUNDLE and IMAGE may be '-' for standard input.\n");
+  return 2;
+}
+
+int fail(const std::string& why) {
+  std::fprintf(stderr, "strata-bundle: %s\n", why.c_str());
+  return 1;
+}
+
+// Options ("--name VALUE" or "--name=VALUE", only those in `known`) and the
+// positional arguments, in order.
+struct Args {
+  std::map<std::string, std::string> opts;
+  std::vector<std::string> pos;
+};
+Result<Args> parse_args(int argc, char** argv, const std::vector<std::string>& known) {
+  Args a;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.size() < 3 || !arg.starts_with("--")) {
+      a.pos.push_back(arg);
+      continue;
+    }
+    std::string name = arg.substr(2), value;
+    const bool inline_value = name.find('=') != std::string::npos;
+    if (inline_value) value = name.substr(name.find('=') + 1), name.resize(name.find('='));
+    bool ok = false;
+    for (const auto& k : known) ok |= k == name;
+    if (!ok) return strata::plain_error("unknown option --" + name);
+    if (!inline_value) {
+      if (i + 1 >= argc) return strata::plain_error("--" + name + " needs a value");
+      value = argv[++i];
+    }
+    if (a.opts.count(name)) return strata::plain_error("--" + name + " is given twice");
+    a.opts[name] = value;
+  }
+  return a;
+}
+
+Result<UniqueFd> open_input(const std::string& path) {
+  if (path == "-") return UniqueFd(::dup(STDIN_FILENO));
+  return strata::sys::open(path, O_RDONLY);
+}
+
+// Reads up to `size` bytes, fewer only at end of file (pipes give short reads).
+Result<size_t> read_full(int fd, char* buf, size_t size, const std::string& what) {
+  size_t got = 0;
+  while (got < size) {
+    ssize_t n = ::read(fd, buf + got, size - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return strata::errno_error("read " + what);
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return got;
+}
+
+Status write_full(int fd, const char* buf, size_t size, const std::string& what) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, buf, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return strata::errno_error("write " + what);
+    buf += n;
+    size -= static_cast<size_t>(n);
+  }
+  return {};
+}
+
+std::string parent_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == 0 ? "/" : slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+mode_t current_umask() {
+  mode_t u = ::umask(022);
+  ::umask(u);
+  return u;
+}
+
+// A temp file beside `path`, removed unless commit() renamed it into place.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path) : path_(std::move(path)), tmp_(path_ + ".XXXXXX") {
+    fd_.reset(::mkstemp(tmp_.data()));
+  }
+  ~AtomicFile() {
+    if (!committed_ && fd_.valid()) ::unlink(tmp_.c_str());
+  }
+  int fd() const { return fd_.get(); }
+  const std::string& tmp() const { return tmp_; }
+  // fsync, set `mode`, rename over path (or link, refusing to replace an
+  // existing file, when `replace` is false), fsync the directory.
+  Status commit(mode_t mode, bool replace) {
+    if (::fchmod(fd_.get(), mode) != 0) return strata::errno_error("chmod " + tmp_);
+    if (::fsync(fd_.get()) != 0) return strata::errno_error("fsync " + tmp_);
+    if (replace) {
+      if (::rename(tmp_.c_str(), path_.c_str()) != 0) return strata::errno_error("rename " + tmp_ + " to " + path_);
+    } else {
+      if (::link(tmp_.c_str(), path_.c_str()) != 0) return strata::errno_error("create " + path_);
+      ::unlink(tmp_.c_str());
+    }
+    committed_ = true;
+    return strata::sys::fsync_path(parent_of(path_));
+  }
+
+ private:
+  std::string path_, tmp_;
+  UniqueFd fd_;
+  bool committed_ = false;
+};
+
+Status write_new_file(const std::string& path, const std::string& data, mode_t mode) {
+  AtomicFile f(path);
+  if (f.fd() < 0) return strata::errno_error("create a temporary file beside " + path);
+  if (auto s = write_full(f.fd(), data.data(), data.size(), f.tmp()); !s) return s;
+  return f.commit(mode, false);
+}
+
+int keygen(const Args& a) {
+  if (a.pos.size() != 1 || !a.opts.empty()) return usage();
+  const std::string dir = a.pos[0], pub = dir + "/update.pub", key = dir + "/update.key";
+  for (const auto& p : {key, pub})
+    if (strata::sys::exists(p)) return fail(p + " already exists: refusing to overwrite a key (remove it first)");
+  if (auto s = strata::sys::mkdir_p(dir); !s) return fail(s.error().message());
+  const strata::KeyPair kp = strata::generate_keypair();
+  // The secret first: a public key without its secret would be useless.
+  if (auto s = write_new_file(key, kp.secret_hex + "\n", 0600); !s) return fail(s.error().message());
+  if (auto s = write_new_file(pub, kp.public_hex + "\n", 0644); !s) return fail(s.error().message());
+  std::printf("wrote %s (secret: keep it off the device and out of version control)\n", key.c_str());
+  std::printf("wrote %s: put it in the device's strata.ini:\n  [update]\n  public_key = %s\n", pub.c_str(),
+              kp.public_hex.c_str());
+  return 0;
+}
+
+int create(const Args& a) {
+  if (a.pos.size() != 2 || !a.opts.count("version")) return usage();
+  const std::string image = a.pos[0], out = a.pos[1];
+  strata::Manifest m;
+  m.version = a.opts.at("version");
+  m.compatible = a.opts.count("compatible") ? a.opts.at("compatible") : "";
+  std::string secret;
+  if (a.opts.count("key")) {
+    const std::string& key = a.opts.at("key");
+    auto text = strata::sys::read_value(key);
+    if (!text) return fail(text.error().message());
+    secret = *text;
+    struct stat st {};
+    if (::stat(key.c_str(), &st) == 0 && (st.st_mode & 077))
+      std::fprintf(stderr, "strata-bundle: warning: %s can be read by others (chmod 600 it)\n", key.c_str());
+  }
+  // Check the version, the name and the key before streaming a large image.
+  strata::Manifest probe = m;
+  probe.size = 1;
+  probe.sha256 = std::string(64, '0');
+  if (auto h = strata::make_bundle_header(probe, secret); !h) return fail(h.error().message());
+
+  auto in = open_input(image);
+  if (!in) return fail(in.error().message());
+  AtomicFile f(out);
+  if (f.fd() < 0) return fail(strata::errno_error("create a temporary file beside " + out).message());
+  // One pass over the image: room for the header, the image copied while it
+  // is hashed, then the header written into the room.
+  std::string buf(strata::kBundleHeaderSize, '\0');
+  if (auto s = write_full(f.fd(), buf.data(), buf.size(), f.tmp()); !s) return fail(s.error().message());
+  buf.resize(kChunk);
+  strata::Sha256 hash;
+  for (;;) {
+    auto n = read_full(in->get(), buf.data(), buf.size(), image);
+    if (!n) return fail(n.error().message());
+    if (*n == 0) break;
+    hash.update(buf.data(), *n);
+    m.size += *n;
+    if (auto s = write_full(f.fd(), buf.data(), *n, f.tmp()); !s) return fail(s.error().message());
+  }
+  if (m.size == 0) return fail(image + " is empty: there is no image to bundle");
+  m.sha256 = hash.hex();
+  auto header = strata::make_bundle_header(m, secret);
+  if (!header) return fail(header.error().message());
+  if (::pwrite(f.fd(), header->data(), header->size(), 0) != static_cast<ssize_t>(header->size()))
+    return fail(strata::errno_error("write the header to " + f.tmp()).message());
+  if (auto s = f.commit(0666 & ~current_umask(), true); !s) return fail(s.error().message());
+  std::printf("wrote %s: version %s, %llu image bytes, sha256 %s, %s\n", out.c_str(), m.version.c_str(),
+              static_cast<unsigned long long>(m.size), m.sha256.c_str(), secret.empty() ? "unsigned" : "signed");
+  return 0;
+}
+
+// A header read from the start of a bundle; `in` is left just after it.
+Result<strata::BundleHeader> read_header(int in, const std::string& path) {
+  std::string block(strata::kBundleHeaderSize, '\0');
+  auto n = read_full(in, block.data(), block.size(), path);
+  if (!n) return n.error();
+  if (*n < block.size())
+    return strata::plain_error(path + " is " + std::to_string(*n) + " bytes, shorter than the " +
+                               std::to_string(block.size()) + "-byte bundle header: not a bundle, or cut short");
+  auto h = strata::parse_bundle_header(block);
+  if (!h) return strata::plain_error(path + ": " + h.error().message());
+  return h;
+}
+
+void print_manifest(const strata::BundleHeader& h) {
+  const strata::Manifest& m = h.manifest;
+  std::printf("version:    %s\n", m.version.c_str());
+  std::printf("size:       %llu bytes\n", static_cast<unsigned long long>(m.size));
+  std::printf("sha256:     %s\n", m.sha256.c_str());
+  std::printf("compatible: %s\n", m.compatible.empty() ? "(any board)" : m.compatible.c_str());
+  std::printf("signature:  %s\n", h.signature.empty() ? "none (unsigned)" : "ed25519");
+}
+
+int show(const Args& a) {
+  if (a.pos.size() != 1 || !a.opts.empty()) return usage();
+  auto in = open_input(a.pos[0]);
+  if (!in) return fail(in.error().message());
+  auto h = read_header(in->get(), a.pos[0]);
+  if (!h) return fail(h.error().message());
+  print_manifest(*h);
+  return 0;
+}
+
+// --pubkey: 64 hex digits, or a file holding them (update.pub).
+Result<std::string> read_pubkey(const std::string& arg) {
+  if (arg.size() == 64 && strata::from_hex(arg, 32, "key") && !strata::sys::exists(arg)) return arg;
+  auto text = strata::sys::read_value(arg);
+  if (!text)
+    return strata::plain_error("--pubkey " + arg + ": neither 64 hex digits nor a readable file (" +
+                               text.error().message() + ")");
+  auto raw = strata::from_hex(*text, 32, "the public key in " + arg);
+  if (!raw) return raw.error();
+  return *text;
+}
+
+int verify(const Args& a) {
+  if (a.pos.size() != 1 || a.opts.size() > a.opts.count("pubkey")) return usage();
+  const std::string& path = a.pos[0];
+  std::string pubkey, key_name;
+  if (a.opts.count("pubkey")) {
+    auto k = read_pubkey(a.opts.at("pubkey"));
+    if (!k) return fail(k.error().message());
+    pubkey = *k;
+    key_name = (*k == a.opts.at("pubkey") ? "" : "in ") + a.opts.at("pubkey");
+  }
+  auto in = open_input(path);
+  if (!in) return fail(in.error().message());
+  auto h = read_header(in->get(), path);
+  if (!h) return fail(h.error().message());
+  print_manifest(*h);
+
+  std::vector<std::string> problems;
+  if (pubkey.empty()) {
+    std::printf("signature check: skipped (no --pubkey)\n");
+  } else if (h->signature.empty()) {
+    problems.push_back("the bundle is not signed (--pubkey was given)");
+  } else if (auto s = strata::verify_bundle_signature(*h, pubkey); !s) {
+    problems.push_back("bad signature: the bundle was not signed by the key " + key_name + ", or it was altered");
+  } else {
+    std::printf("signature check: ok\n");
+  }
+
+  // The image: exactly size bytes, with the hash the manifest gives.
+  strata::Sha256 hash;
+  uint64_t bytes = 0, extra = 0;
+  std::string buf(kChunk, '\0');
+  for (;;) {
+    auto n = read_full(in->get(), buf.data(), buf.size(), path);
+    if (!n) return fail(n.error().message());
+    if (*n == 0) break;
+    const uint64_t room = h->manifest.size - bytes;
+    const size_t take = *n < room ? *n : static_cast<size_t>(room);
+    hash.update(buf.data(), take);
+    bytes += take;
+    extra += *n - take;
+  }
+  const std::string sha = hash.hex();
+  if (bytes < h->manifest.size) {
+    problems.push_back("the image is cut short: " + std::to_string(bytes) + " of " + std::to_string(h->manifest.size) +
+                       " bytes (an interrupted download or copy?)");
+  } else if (extra > 0) {
+    problems.push_back(std::to_string(extra) + " bytes follow the image (size= says " +
+                       std::to_string(h->manifest.size) + "): not a bundle strata-bundle made");
+  } else if (sha != h->manifest.sha256) {
+    problems.push_back("the image's sha256 is " + sha + ", the manifest says " + h->manifest.sha256 +
+                       ": the image was altered or damaged");
+  } else {
+    std::printf("image check:     ok (%llu bytes, sha256 matches)\n", static_cast<unsigned long long>(bytes));
+  }
+
+  for (const auto& p : problems) std::fprintf(stderr, "strata-bundle: %s: %s\n", path.c_str(), p.c_str());
+  if (!problems.empty()) return 1;
+  std::printf("%s: good bundle\n", path.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage();
+  const std::string cmd = argv[1];
+  struct Command {
+    const char* name;
+    std::vector<std::string> opts;
+    int (*run)(const Args&);
+  };
+  const Command commands[] = {
+      {"keygen", {}, keygen},
+      {"create", {"version", "compatible", "key"}, create},
+      {"verify", {"pubkey"}, verify},
+      {"show", {}, show},
+  };
+  for (const auto& c : commands) {
+    if (cmd != c.name) continue;
+    auto a = parse_args(argc - 2, argv + 2, c.opts);
+    if (!a) {
+      std::fprintf(stderr, "strata-bundle %s: %s\n", c.name, a.error().message().c_str());
+      return usage();
+    }
+    return c.run(*a);
+  }
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") return usage(), 0;
+  return usage();
+}

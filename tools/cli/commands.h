@@ -1,0 +1,18 @@
+// The `strata` commands, one file each.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "context.h"
+
+namespace cli {
+
+int status_command(const Context& c, bool json);
+int factory_reset_command(const Context& c, bool all, bool reboot);
+// mark-good, mark-bad, rollback: changes to the slot record.
+int slot_command(const Context& c, const std::string& which, bool reboot);
+int update_command(const Context& c, const std::string& source, const std::string& slot);
+int remount_command(const std::string& mode, const std::string& path);
+
+}  // namespace cli

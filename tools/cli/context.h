@@ -1,0 +1,38 @@
+// What every `strata` command starts from: the config this boot read (copied
+// to /run/strata by strata-init, plus the kernel command line) and the boot
+// status strata-init wrote, with the A/B slots it booted.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "config.h"
+#include "result.h"
+
+namespace cli {
+
+struct Context {
+  strata::LoadedConfig loaded;
+  nlohmann::json status;  // /run/strata/status; null when missing
+  std::string status_error;
+  // A/B, from the status ([slots] mode none: booted = -1).
+  strata::SlotMode mode = strata::SlotMode::kNone;
+  int booted = -1;
+  std::string device[2];  // partition slots
+  std::string image[2];   // file slots
+};
+
+Context load_context();
+
+// Messages go to stderr as "strata: ...".
+void say(const std::string& line);
+int fail(const std::string& line);  // says it, returns 1
+
+// strata.crash_at=<point> on the kernel command line: stop at that point and
+// wait for the power to be cut (the QEMU power-cut tests kill the machine).
+void crash_point(const std::string& configured, const std::string& point);
+
+// Reboots through the real init, so services stop cleanly.
+int reboot_now();
+
+}  // namespace cli

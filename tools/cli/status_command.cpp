@@ -1,0 +1,104 @@
+// `strata status [--json]`: what this boot mounted, its A/B slots, warnings.
+#include <cstdio>
+#include <string>
+
+#include "commands.h"
+#include "data_layout.h"
+#include "paths.h"
+#include "slot_store.h"
+#include "sys.h"
+
+namespace cli {
+namespace {
+
+std::string join(const nlohmann::json& a, const char* sep) {
+  std::string out;
+  for (const auto& v : a)
+    if (v.is_string()) out += (out.empty() ? "" : sep) + v.get<std::string>();
+  return out;
+}
+
+std::string str(const nlohmann::json& j, const char* k) {
+  return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : "-";
+}
+
+// The record as it is on flash now: mark-good and updates change it after boot.
+nlohmann::json record_now() {
+  strata::SlotReading r = strata::SlotStore(strata::data::kSlotState).read();
+  nlohmann::json j = {{"health", strata::to_string(r.health)},
+                      {"detail", r.detail},
+                      {"seq", r.state.seq},
+                      {"active", std::string(1, strata::slot_name(r.state.active))}};
+  for (int i = 0; i < strata::kSlotCount; i++) {
+    const strata::SlotInfo& s = r.state.slot[i];
+    j[std::string(1, strata::slot_name(i))] = {
+        {"status", strata::to_string(s.status)}, {"tries", s.tries}, {"version", s.version}, {"image_id", s.image_id}};
+  }
+  return j;
+}
+
+// The record as it is on flash now (mark-good and updates change it after boot).
+void print_slots(const nlohmann::json& sl) {
+  strata::SlotReading now = strata::SlotStore(strata::data::kSlotState).read();
+  std::printf("slots:     %s, booted %s, next boot: %s (record: %s)\n", str(sl, "mode").c_str(),
+              str(sl, "booted").c_str(), std::string(1, strata::slot_name(now.state.active)).c_str(),
+              strata::to_string(now.health));
+  for (int i = 0; i < strata::kSlotCount; i++) {
+    const strata::SlotInfo& s = now.state.slot[i];
+    const std::string name(1, strata::slot_name(i));
+    std::string where = sl.contains(name) ? str(sl[name], sl[name].contains("device") ? "device" : "image") : "-";
+    std::printf("  slot %s:  %-5s%s version %s, %s%s\n", name.c_str(), strata::to_string(s.status),
+                s.status == strata::SlotStatus::kTrial ? (" (" + std::to_string(s.tries) + " tries left)").c_str() : "",
+                s.version.empty() ? "-" : s.version.c_str(), where.c_str(),
+                name == str(sl, "booted") ? "  <- running" : "");
+  }
+  if (!now.detail.empty()) std::printf("  record:  %s\n", now.detail.c_str());
+  for (const auto& r : sl.value("reasons", nlohmann::json::array()))
+    if (r.is_string()) std::printf("  at boot: %s\n", r.get<std::string>().c_str());
+}
+
+}  // namespace
+
+int status_command(const Context& c, bool json) {
+  if (c.status.is_null()) return fail(c.status_error);
+  if (json) {
+    nlohmann::json out = c.status;
+    if (out.contains("slots")) out["slots"]["now"] = record_now();
+    return std::printf("%s\n", out.dump(2).c_str()), 0;
+  }
+  const auto& s = c.status;
+  const int attempts = s.value("attempts", 1);
+  std::printf("boot:      %s%s\n", s.value("degraded", false) ? "DEGRADED" : "ok",
+              attempts > 1 ? (" after " + std::to_string(attempts) + " attempts").c_str() : "");
+  std::printf("root:      %s\n", str(s, "mode").c_str());
+  if (s.contains("slots")) print_slots(s["slots"]);
+  const auto& lower = s.value("lower", nlohmann::json::object());
+  std::printf("lower:     %s %s (%s)%s\n", str(lower, "device").c_str(), str(lower, "fstype").c_str(),
+              str(lower, "source").c_str(), lower.contains("image") ? (" image " + str(lower, "image")).c_str() : "");
+  const auto& upper = s.value("upper", nlohmann::json::object());
+  std::printf("upper:     %s%s\n", str(upper, "mode").c_str(),
+              str(upper, "mode") != str(upper, "configured")
+                  ? (" (configured: " + str(upper, "configured") + ")").c_str()
+                  : "");
+  if (s.contains("data"))
+    std::printf("data:      %s %s (%s)\n", str(s["data"], "device").c_str(), str(s["data"], "fstype").c_str(),
+                str(s["data"], "source").c_str());
+  if (s.contains("persistent") && !s["persistent"].empty())
+    std::printf("persistent: %s\n", join(s["persistent"], " ").c_str());
+  std::string ro;
+  for (const auto& b : s.value("binds", nlohmann::json::array())) ro += (ro.empty() ? "" : " ") + str(b, "path");
+  if (!ro.empty()) std::printf("read-only: %s\n", ro.c_str());
+  for (const auto& a : s.value("actions", nlohmann::json::array()))
+    if (a.is_string()) std::printf("done:      %s\n", a.get<std::string>().c_str());
+  for (const auto& w : s.value("warnings", nlohmann::json::array()))
+    if (w.is_string()) std::printf("warning:   %s\n", w.get<std::string>().c_str());
+  std::string stages;
+  const auto& st = s.value("stages_ms", nlohmann::json::object());
+  for (auto it = st.begin(); it != st.end(); ++it)
+    if (it.value().is_number())
+      stages += (stages.empty() ? "" : ", ") + it.key() + " " + std::to_string(it.value().get<long>()) + " ms";
+  std::printf("stages:    %s\n", stages.c_str());
+  return 0;
+}
+
+}  // namespace cli

@@ -1,0 +1,103 @@
+// `strata update IMAGE|-`: installs an update bundle into the slot that is
+// not running (init/update.h does the work). A signal aborts it cleanly: the
+// write window closes and the target stays marked bad.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+
+#include "commands.h"
+#include "data_layout.h"
+#include "paths.h"
+#include "persist.h"
+#include "slot_store.h"
+#include "sys.h"
+#include "update.h"
+
+namespace cli {
+namespace {
+
+volatile sig_atomic_t g_signal = 0;
+
+void on_signal(int sig) {
+  g_signal = sig;
+}
+
+// Without SA_RESTART, so a read blocked on a pipe returns and the update stops.
+void catch_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaction(sig, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+}  // namespace
+
+int update_command(const Context& c, const std::string& source, const std::string& slot) {
+  if (c.booted < 0)
+    return fail(c.status.is_null()
+                    ? c.status_error
+                    : "this system does not boot from A/B slots ([slots] mode = none): nothing to update");
+  const strata::Config& cfg = c.loaded.config;
+  strata::UpdateTarget t;
+  t.running = c.booted;
+  t.slot = strata::other_slot(c.booted);
+  if (!slot.empty()) {
+    auto s = strata::parse_slot_name(slot);
+    if (!s) return fail("--slot '" + slot + "' is not a or b");
+    t.slot = *s;
+  }
+  t.file = c.mode == strata::SlotMode::kFiles;
+  t.path = t.file ? c.image[t.slot] : c.device[t.slot];
+  t.window = t.file ? strata::data::kSlotImages : t.path;
+  if (t.path.empty())
+    return fail(std::string("slot ") + strata::slot_name(t.slot) + " has no " + (t.file ? "image file" : "device") +
+                " in /run/strata/status (was its partition found at boot?)");
+
+  strata::UpdateOptions o;
+  o.public_key_hex = cfg.update_public_key;
+  o.compatible = cfg.update_compatible;
+  o.tries = cfg.slot_tries;
+  o.lock_path = strata::paths::kLock;
+  const std::string crash_at = cfg.crash_at;
+  o.crash_point = [crash_at](const std::string& p) { crash_point(crash_at, p); };
+  o.say = [](const std::string& line) { say(line); };
+  o.interrupted = [] { return g_signal != 0; };
+  if (cfg.upper_mode == strata::UpperMode::kPersistent) {
+    o.seed_upper = [&cfg, &o](int from, int to) {
+      strata::DataPartition dp;
+      dp.crash_point = o.crash_point;
+      std::vector<std::string> log;
+      strata::Status s = dp.seed_slot_upper(from, to, cfg.preserve, log);
+      for (const auto& l : log) say(l);
+      return s;
+    };
+  }
+  if (o.public_key_hex.empty()) say("no [update] public_key: the bundle's signature is not checked");
+
+  int in = STDIN_FILENO;
+  strata::UniqueFd file;
+  if (source != "-") {
+    auto f = strata::sys::open(source, O_RDONLY | O_CLOEXEC);
+    if (!f) return fail("update: " + f.error().message());
+    file = std::move(*f);
+    in = file.get();
+  }
+  catch_signals();
+  strata::SlotStore store(strata::data::kSlotState);
+  store.crash_point = o.crash_point;
+  auto r = strata::install_update(in, t, o, store);
+  if (!r) return fail("update refused: " + r.error().message());
+  const double mib = static_cast<double>(r->bytes) / (1 << 20);
+  std::printf("strata: update done: version %s in slot %c (%.1f MiB in %.2f s, %.1f MiB/s, sha256 %s)\n",
+              r->version.c_str(), strata::slot_name(t.slot), mib, r->seconds, r->seconds > 0 ? mib / r->seconds : 0.0,
+              r->sha256.c_str());
+  std::printf("strata: slot %c is on trial for %d boots: reboot into it, then run `strata mark-good` to keep it\n",
+              strata::slot_name(t.slot), o.tries);
+  return 0;
+}
+
+}  // namespace cli
