@@ -71,6 +71,8 @@ Status check_name(std::string_view key, std::string_view v) {
     if (!name_char(c))
       return plain_error(k + " " + shown(v) + " contains " + shown_char(c) +
                          ", which is not allowed (only letters, digits and . _ + ~ : -)");
+  // "-" alone is how the slot record writes "no version": never a real one.
+  if (v == "-") return plain_error(k + " is \"-\", which is reserved (it means none)");
   return {};
 }
 

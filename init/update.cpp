@@ -14,13 +14,14 @@
 #include "bundle.h"
 #include "sha256.h"
 #include "slot_store.h"
+#include "stream_writer.h"
 #include "sys.h"
 #include "write_window.h"
 
 namespace strata {
 namespace {
 
-constexpr size_t kChunk = 1 << 20;  // big enough for the device to stream, small enough for a board's RAM
+constexpr size_t kChunk = 256 << 10;  // big enough for the device to stream, small enough for a board's RAM
 
 std::string slot_text(int slot) {
   return std::string("slot ") + slot_name(slot);
@@ -41,17 +42,6 @@ Result<size_t> read_some(int fd, char* buf, size_t size, const UpdateOptions& o)
     got += static_cast<size_t>(n);
   }
   return got;
-}
-
-Status write_all(int fd, const char* buf, size_t size, const std::string& what) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, buf, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error("write " + what);
-    buf += n;
-    size -= static_cast<size_t>(n);
-  }
-  return {};
 }
 
 // The bytes a slot can hold.
@@ -163,30 +153,40 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
       return Error{e, "reserve " + std::to_string(m.size) + " bytes for " + t.path};
   }
 
-  // One pass over the stream: each chunk is hashed and written.
+  // One pass over the stream: each chunk is hashed here while the writer
+  // thread puts the previous ones on the storage.
   UpdateResult result;
   result.version = m.version;
   auto t0 = std::chrono::steady_clock::now();
-  std::unique_ptr<char[]> buf(new char[kChunk]);
   Sha256 hash;
   uint64_t done = 0;
   int quarter = 1;
-  while (done < m.size) {
-    const size_t want = m.size - done < kChunk ? static_cast<size_t>(m.size - done) : kChunk;
-    auto n = read_some(in, buf.get(), want, o);
-    if (!n) return n.error();
-    if (o.interrupted()) return plain_error("interrupted by a signal; " + slot_text(t.slot) + " stays marked bad");
-    if (*n == 0)
-      return plain_error("the bundle ended after " + std::to_string(done) + " of " + std::to_string(m.size) +
-                         " image bytes (cut download?); " + slot_text(t.slot) + " stays marked bad");
-    hash.update(buf.get(), *n);
-    if (auto s = write_all(out->get(), buf.get(), *n, t.path); !s) return s.error();
-    done += *n;
-    while (quarter < 4 && done * 4 >= m.size * quarter)
-      o.crash_point("update-streamed-" + std::to_string(25 * quarter++));
+  {
+    StreamWriter writer(out->get(), t.path, kChunk);
+    while (done < m.size) {
+      char* buf = writer.buffer();
+      if (!buf) break;  // a write failed: finish() says why
+      const size_t want = m.size - done < kChunk ? static_cast<size_t>(m.size - done) : kChunk;
+      auto n = read_some(in, buf, want, o);
+      if (!n) return n.error();
+      if (o.interrupted()) return plain_error("interrupted by a signal; " + slot_text(t.slot) + " stays marked bad");
+      if (*n == 0)
+        return plain_error("the bundle ended after " + std::to_string(done) + " of " + std::to_string(m.size) +
+                           " image bytes (cut download?); " + slot_text(t.slot) + " stays marked bad");
+      hash.update(buf, *n);
+      writer.submit(buf, *n);
+      done += *n;
+      while (quarter < 4 && done * 4 >= m.size * quarter) {
+        const uint64_t mark = m.size * quarter / 4;
+        writer.wait_written(mark);  // a cut "at 25 %" finds that much handed to the kernel
+        o.crash_point("update-streamed-" + std::to_string(25 * quarter++));
+      }
+    }
+    if (auto s = writer.finish(); !s) return s.error();
   }
   char extra = 0;
   auto more = read_some(in, &extra, 1, o);
+  if (o.interrupted()) return plain_error("interrupted by a signal; " + slot_text(t.slot) + " stays marked bad");
   if (more && *more > 0)
     return plain_error("the bundle holds more bytes than its manifest's size (" + std::to_string(m.size) + "); " +
                        slot_text(t.slot) + " stays marked bad");

@@ -1,5 +1,13 @@
 """Markdown for tools/bench: the README's "Performance" section, from the
-data bench.py collected (the same data goes to out/<board>/bench.json)."""
+data bench.py collected (the same data goes to out/<board>/bench.json), and
+its "Update streaming" part from strata_update_bench's JSON:
+
+  python3 tests/bench/report.py update out/<board>/bench-update.json
+"""
+import json
+import os
+import statistics
+import sys
 
 LABELS = {"strata": "strata-init", "script": "BusyBox script", "floor": "floor (bare syscalls)"}
 STAGE_ORDER = ["modules", "devices", "mount", "binds"]
@@ -229,3 +237,50 @@ def markdown(data, json_rel):
     w(f"- Guest programs and strata-init built with {env['cross_compiler']}.")
     w(f"- `tools/bench` took {data['bench_wall_s']:.0f} s of wall time.\n")
     return "\n".join(out)
+
+
+def update_markdown(data, json_rel, binary="build/bench-host/tests/system/strata_update_bench"):
+    """The "Update streaming" subsection, from strata_update_bench's JSON."""
+    r = data["results"]
+    mib = data["image_mib"]
+    m = {k: statistics.median(v) for k, v in r.items()}
+    out = []
+    w = out.append
+    w("### Update streaming\n")
+    w(f"`install_update()` (`strata update -`) reading a bundle from a pipe into a partition slot, against a plain "
+      f"`write()` of the same bytes to the same device: a {data['device_mib']} MiB loop device (no direct I/O) over "
+      f"a file on {data['fs'].removesuffix('-loop')} in `{data['dir']}` of this host, a {mib} MiB image of random "
+      f"bytes, {data['chunk_kib']} KiB chunks, a {data['pipe_kib']} KiB pipe, page cache dropped before each run, "
+      f"{data['reps']} runs each (`{binary}`, built without sanitizers; every run in `{json_rel}`). Streaming is "
+      "`UpdateResult::seconds`: read, hash, write, fsync. The total adds the slot record, the write window and the "
+      "read-back, which hashes the device's contents again after the fsync; through this loop device those reads "
+      "come from the host's page cache of the backing file, not from the disk.\n")
+
+    def row(label, key, base=None):
+        v = r[key]
+        rel = f"{m[base] / m[key]:.2f}×" if base else "–"
+        return (f"| {label} | {m[key]:.3f} ({min(v):.3f}–{max(v):.3f}) | {mib / m[key]:,.0f} | {rel} |")
+
+    w("| | seconds, median (min–max) | MiB/s | speed / plain write |")
+    w("|---|---:|---:|---:|")
+    w(row("plain `write()` + `fsync` (the loop device's write speed)", "write_s", "write_s"))
+    w(row("update: streaming (read, hash, write, fsync)", "update_stream_s", "write_s"))
+    w(row("update: total, with the read-back", "update_total_s", "write_s"))
+    w(row("SHA-256 alone, over the bytes in memory", "sha256_s"))
+    w("")
+    stream, write, sha = m["update_stream_s"], m["write_s"], m["sha256_s"]
+    near = abs(stream - (write + sha)) <= 0.2 * stream
+    w(f"Streaming ran at {write / stream:.2f}× the plain write's speed: each chunk is read once from the pipe, hashed, "
+      f"then written, in one thread, so its time ({stream:.2f} s) "
+      f"{'is close to' if near else 'compares with'} the plain write's plus SHA-256's ({write:.2f} s + {sha:.2f} s), "
+      f"and on this host {'the hash' if sha > write else 'the device'}, not "
+      f"{'the device' if sha > write else 'the hash'}, sets the pace.\n")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "update":
+        sys.exit("usage: report.py update out/<board>/bench-update.json")
+    with open(sys.argv[2]) as f:
+        top = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+        print(update_markdown(json.load(f), json_rel=os.path.relpath(sys.argv[2], top)))

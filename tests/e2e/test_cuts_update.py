@@ -21,8 +21,26 @@ TRIAL_MAY_BE_RECORDED = POINTS.index("state-update-finish-between-copies")
 
 
 class UpdateCuts(CutTest):
-    def test_cut_at_every_update_step(self):
+    def base_with_good_b(self):
+        """Slot a running, slot b good with version 2 (updated, marked good,
+        rolled back): a cut must leave b marked bad, never half-written and good."""
         base = self.fresh("base.img")
+        m = self.boot(base)
+        self.update(m)
+        m.send("reboot\n")
+        m.wait_exit(90)
+        m = self.boot(base)
+        m.ok("strata mark-good && strata rollback --no-reboot && sync")
+        m.send("reboot\n")
+        m.wait_exit(90)
+        m = self.boot(base)
+        s = slots.slots(m)
+        self.assertEqual((s["booted"], s["now"]["b"]["status"]), ("a", "good"))
+        m.power_cut()
+        return base
+
+    def test_cut_at_every_update_step(self):
+        base = self.base_with_good_b()
         for i, point in enumerate(POINTS):
             with self.subTest(point=point):
                 disk = self.copy(base, f"cut-{point}.img")

@@ -1,0 +1,54 @@
+// Writes a stream of chunks to a file descriptor on a thread of its own, so
+// that reading and hashing the next chunk overlaps the device's write of
+// this one: an update then streams at the pace of the slower of the two
+// (hashing or the storage), not of their sum.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "result.h"
+
+namespace strata {
+
+class StreamWriter {
+ public:
+  // `what` names the target in errors; `depth` buffers of `chunk` bytes circulate.
+  StreamWriter(int fd, std::string what, size_t chunk, size_t depth = 4);
+  ~StreamWriter();  // waits for the writes queued so far
+  StreamWriter(const StreamWriter&) = delete;
+  StreamWriter& operator=(const StreamWriter&) = delete;
+
+  // A free buffer of `chunk` bytes; waits for one. nullptr once a write failed.
+  char* buffer();
+  // Queues `n` bytes of a buffer from buffer().
+  void submit(char* buf, size_t n);
+  // Waits until at least `bytes` are written (or a write failed).
+  void wait_written(uint64_t bytes);
+  // Waits for everything queued; the first write error, if any.
+  Status finish();
+
+ private:
+  void run();
+
+  int fd_;
+  std::string what_;
+  std::vector<std::unique_ptr<char[]>> storage_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<char*> free_;
+  std::deque<std::pair<char*, size_t>> queue_;
+  uint64_t written_ = 0;
+  bool closing_ = false;
+  std::optional<Error> error_;
+  std::thread thread_;
+};
+
+}  // namespace strata
