@@ -92,6 +92,9 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
   if (t.slot != 0 && t.slot != 1) return plain_error("no target slot to write");
   if (t.running != 0 && t.running != 1)
     return plain_error("cannot tell which slot is running (no A/B slots in /run/strata/status); nothing written");
+  if (o.tries < 1 || o.tries > kMaxTries)
+    return plain_error("tries " + std::to_string(o.tries) + " is not 1.." + std::to_string(kMaxTries) +
+                       "; nothing written");
   if (t.slot == t.running)
     return plain_error(slot_text(t.slot) + " is the running slot: an update writes the other slot; nothing written");
 
@@ -187,7 +190,8 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
   char extra = 0;
   auto more = read_some(in, &extra, 1, o);
   if (o.interrupted()) return plain_error("interrupted by a signal; " + slot_text(t.slot) + " stays marked bad");
-  if (more && *more > 0)
+  if (!more) return Error{more.error().err, more.error().context + "; " + slot_text(t.slot) + " stays marked bad"};
+  if (*more > 0)
     return plain_error("the bundle holds more bytes than its manifest's size (" + std::to_string(m.size) + "); " +
                        slot_text(t.slot) + " stays marked bad");
   result.sha256 = hash.hex();

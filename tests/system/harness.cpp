@@ -4,9 +4,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/fs.h>
+#include <linux/loop.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,6 +18,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -446,6 +450,48 @@ void mount_tmpfs(const std::string& dir, const std::string& name, const std::str
   if (sh("mkdir -p " + quote(dir)) != 0) fail(__FILE__, __LINE__, "mkdir -p " + dir);
   if (::mount(name.c_str(), dir.c_str(), "tmpfs", 0, options.empty() ? nullptr : options.c_str()) != 0)
     fail(__FILE__, __LINE__, "mount tmpfs on " + dir + ": " + strerror(errno));
+}
+
+RwLoop& RwLoop::operator=(RwLoop&& o) noexcept {
+  detach();
+  path = std::move(o.path);
+  fd = std::move(o.fd);
+  return *this;
+}
+
+void RwLoop::detach() {
+  if (!fd.valid()) return;
+  int zero = 0;
+  ::ioctl(fd.get(), BLKROSET, &zero);
+  ::ioctl(fd.get(), LOOP_CLR_FD, 0);
+  fd.reset();
+}
+
+RwLoop attach_rw(const std::string& image) {
+  strata::UniqueFd backing(::open(image.c_str(), O_RDWR | O_CLOEXEC));
+  if (!backing.valid()) fail(__FILE__, __LINE__, "open " + image + ": " + strerror(errno));
+  strata::UniqueFd control(::open("/dev/loop-control", O_RDWR | O_CLOEXEC));
+  if (!control.valid()) fail(__FILE__, __LINE__, std::string("open /dev/loop-control: ") + strerror(errno));
+  for (int attempt = 0; attempt < 8; attempt++) {
+    int n = ::ioctl(control.get(), LOOP_CTL_GET_FREE);
+    if (n < 0) fail(__FILE__, __LINE__, std::string("LOOP_CTL_GET_FREE: ") + strerror(errno));
+    RwLoop loop;
+    loop.path = "/dev/loop" + std::to_string(n);
+    loop.fd = strata::UniqueFd(::open(loop.path.c_str(), O_RDWR | O_CLOEXEC));
+    if (!loop.fd.valid()) fail(__FILE__, __LINE__, "open " + loop.path + ": " + strerror(errno));
+    loop_config cfg{};
+    cfg.fd = static_cast<__u32>(backing.get());
+    cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+    strncpy(reinterpret_cast<char*>(cfg.info.lo_file_name), image.c_str(), LO_NAME_SIZE - 1);
+    if (::ioctl(loop.fd.get(), LOOP_CONFIGURE, &cfg) == 0) {
+      int zero = 0;  // a previous user may have left BLKROSET on this device
+      ::ioctl(loop.fd.get(), BLKROSET, &zero);
+      return loop;
+    }
+    if (errno != EBUSY) fail(__FILE__, __LINE__, "LOOP_CONFIGURE " + loop.path + ": " + strerror(errno));
+    loop.fd.reset();
+  }
+  fail(__FILE__, __LINE__, "no free loop device for " + image);
 }
 
 }  // namespace systest

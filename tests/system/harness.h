@@ -13,6 +13,7 @@
 #include "loop_device.h"
 #include "plan.h"
 #include "result.h"
+#include "unique_fd.h"
 
 namespace systest {
 
@@ -101,6 +102,21 @@ bool loop_attached(const std::string& name);
 bool wait_loop_free(const std::string& name, int ms = 3000);
 
 long now_ms();
+
+// A read-write loop device (attach_loop only attaches read-only), detached
+// when it goes out of scope, with BLKROSET cleared first: the flag belongs to
+// the block device and outlives the attachment.
+struct RwLoop {
+  std::string path;
+  strata::UniqueFd fd;
+  RwLoop() = default;
+  RwLoop(RwLoop&&) = default;
+  RwLoop& operator=(RwLoop&& o) noexcept;
+  ~RwLoop() { detach(); }
+  void detach();
+};
+// Fails the test when no loop device can be attached.
+RwLoop attach_rw(const std::string& image);
 
 // attach_loop() that fails the test when it fails.
 strata::LoopDevice attach_or_fail(const std::string& image);

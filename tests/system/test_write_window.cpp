@@ -46,52 +46,6 @@ std::string self_comm() {
   return c;
 }
 
-// ---- a read-write loop device (attach_loop only attaches read-only) ------
-
-struct RwLoop {
-  std::string path;
-  strata::UniqueFd fd;
-  RwLoop() = default;
-  RwLoop(RwLoop&&) = default;
-  ~RwLoop() { detach(); }
-  void detach() {
-    if (!fd.valid()) return;
-    // The BLKROSET flag belongs to the block device and outlives the
-    // attachment: clear it so the next user of this loopN gets it writable.
-    int zero = 0;
-    ::ioctl(fd.get(), BLKROSET, &zero);
-    ::ioctl(fd.get(), LOOP_CLR_FD, 0);
-    fd.reset();
-  }
-};
-
-RwLoop attach_rw(const std::string& image) {
-  strata::UniqueFd backing(::open(image.c_str(), O_RDWR | O_CLOEXEC));
-  if (!backing.valid()) fail(__FILE__, __LINE__, "open " + image + ": " + strerror(errno));
-  strata::UniqueFd control(::open("/dev/loop-control", O_RDWR | O_CLOEXEC));
-  if (!control.valid()) fail(__FILE__, __LINE__, std::string("open /dev/loop-control: ") + strerror(errno));
-  for (int attempt = 0; attempt < 8; attempt++) {
-    int n = ::ioctl(control.get(), LOOP_CTL_GET_FREE);
-    if (n < 0) fail(__FILE__, __LINE__, std::string("LOOP_CTL_GET_FREE: ") + strerror(errno));
-    RwLoop loop;
-    loop.path = "/dev/loop" + std::to_string(n);
-    loop.fd = strata::UniqueFd(::open(loop.path.c_str(), O_RDWR | O_CLOEXEC));
-    if (!loop.fd.valid()) fail(__FILE__, __LINE__, "open " + loop.path + ": " + strerror(errno));
-    loop_config cfg{};
-    cfg.fd = static_cast<__u32>(backing.get());
-    cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
-    strncpy(reinterpret_cast<char*>(cfg.info.lo_file_name), image.c_str(), LO_NAME_SIZE - 1);
-    if (::ioctl(loop.fd.get(), LOOP_CONFIGURE, &cfg) == 0) {
-      int zero = 0;  // a previous user may have left BLKROSET on this device
-      ::ioctl(loop.fd.get(), BLKROSET, &zero);
-      return loop;
-    }
-    if (errno != EBUSY) fail(__FILE__, __LINE__, "LOOP_CONFIGURE " + loop.path + ": " + strerror(errno));
-    loop.fd.reset();
-  }
-  fail(__FILE__, __LINE__, "no free loop device for " + image);
-}
-
 void make_image(const std::string& path, off_t size) {
   strata::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   SYS_CHECK_MSG(fd.valid(), path + ": " + strerror(errno));
