@@ -25,6 +25,7 @@
 #include "status.h"
 #include "switch_root.h"
 #include "sys.h"
+#include "text.h"
 
 namespace strata {
 namespace {
@@ -141,7 +142,9 @@ struct Boot {
       ex.crash_point = [crash_at](const std::string& point) { simulate_power_cut(crash_at, point); };
       if (loaded.config.slot_mode != SlotMode::kNone) read_slot_record(ex, facts);
       BootPlan plan = decide(facts);
-      for (const auto& line : split_lines(format_plan(plan))) LOGI("plan: %s", line.c_str());
+      const std::string plan_text = format_plan(plan);
+      for (std::string_view line : split_lines(plan_text))
+        LOGI("plan: %.*s", static_cast<int>(line.size()), line.data());
       for (const auto& r : plan.slot_reasons) log::console("strata: slots: " + r + "\n");
       if (!plan.fatal.empty()) {
         ex.undo();
@@ -164,8 +167,8 @@ struct Boot {
         if (!ex.lower_error().empty() && plan.slot >= 0 && plan.fallback_slot && !facts.failed_slot) {
           // fallback-slot: decide again without this slot.
           LOGE("slot %c: %s", slot_name(plan.slot), ex.lower_error().c_str());
-          log::console(std::string("strata: slot ") + slot_name(plan.slot) +
-                       ": root cannot be mounted: " + ex.lower_error() + "; trying the other slot (fallback-slot)\n");
+          log::console("strata: " + slot_word(plan.slot) + ": root cannot be mounted: " + ex.lower_error() +
+                       "; trying the other slot (fallback-slot)\n");
           facts.failed_slot = plan.slot;
           facts.failed_slot_why = ex.lower_error();
           continue;
@@ -256,18 +259,6 @@ struct Boot {
       LOGE("exec %s: %s", c.c_str(), strerror(errno));
       log::console("strata: cannot exec " + c + ": " + strerror(errno) + "\n");
     }
-  }
-
-  static std::vector<std::string> split_lines(const std::string& text) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    while (start < text.size()) {
-      size_t end = text.find('\n', start);
-      if (end == std::string::npos) end = text.size();
-      out.push_back(text.substr(start, end - start));
-      start = end + 1;
-    }
-    return out;
   }
 
   [[noreturn]] void run() {

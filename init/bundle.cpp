@@ -7,13 +7,13 @@
 #include <cstdio>
 
 #include "sha256.h"
+#include "text.h"
 
 namespace strata {
 
 namespace {
 
 constexpr std::string_view kMagic = "strata-bundle 1";
-constexpr size_t kMaxName = 64;
 constexpr std::array<std::string_view, 5> kKeys = {"version", "size", "sha256", "compatible", "signature"};
 enum Key { kVersion, kSize, kSha256, kCompatible, kSignature };
 
@@ -26,50 +26,16 @@ void sodium_ready() {
   (void)rc;  // -1 only without an entropy source, and randombytes aborts then anyway
 }
 
-// One byte of untrusted input, printable in a message.
-std::string shown_char(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  char buf[8];
-  if (u >= 0x20 && u < 0x7f)
-    std::snprintf(buf, sizeof buf, "'%c'", c);
-  else
-    std::snprintf(buf, sizeof buf, "0x%02x", u);
-  return buf;
-}
-
-// Untrusted text in a message: quoted, escaped, short (it may be any bytes).
-std::string shown(std::string_view s) {
-  constexpr size_t kMax = 40;
-  std::string out = "'";
-  for (size_t i = 0; i < s.size() && i < kMax; ++i) {
-    const auto u = static_cast<unsigned char>(s[i]);
-    if (u >= 0x20 && u < 0x7f) {
-      out += s[i];
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    }
-  }
-  if (s.size() > kMax) out += "...";
-  return out + "'";
-}
-
-bool name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         std::string_view("._+~:-").find(c) != std::string_view::npos;
-}
-
 // version= and compatible=: a restricted alphabet, so a value can never break
 // a line of the header, a message or a file name.
 Status check_name(std::string_view key, std::string_view v) {
   const std::string k(key);
   if (v.empty()) return plain_error(k + " is empty");
-  if (v.size() > kMaxName)
-    return plain_error(k + " " + shown(v) + " is longer than " + std::to_string(kMaxName) + " characters");
+  if (v.size() > kMaxNameLength)
+    return plain_error(k + " " + quoted(v) + " is longer than " + std::to_string(kMaxNameLength) + " characters");
   for (char c : v)
-    if (!name_char(c))
-      return plain_error(k + " " + shown(v) + " contains " + shown_char(c) +
+    if (!is_name_char(c))
+      return plain_error(k + " " + quoted(v) + " contains " + quoted_char(c) +
                          ", which is not allowed (only letters, digits and . _ + ~ : -)");
   // "-" alone is how the slot record writes "no version": never a real one.
   if (v == "-") return plain_error(k + " is \"-\", which is reserved (it means none)");
@@ -80,11 +46,11 @@ Result<uint64_t> parse_size(std::string_view v) {
   if (v.empty()) return plain_error("size is empty");
   // Digits only: from_chars would stop at the first non-digit, strtoull takes '+', '-' and blanks.
   for (char c : v)
-    if (c < '0' || c > '9') return plain_error("size " + shown(v) + " is not a whole number of bytes");
+    if (c < '0' || c > '9') return plain_error("size " + quoted(v) + " is not a whole number of bytes");
   uint64_t n = 0;
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
   if (ec == std::errc::result_out_of_range || end != v.data() + v.size())
-    return plain_error("size " + shown(v) + " is too large");
+    return plain_error("size " + quoted(v) + " is too large");
   if (n == 0) return plain_error("size is 0: the image must not be empty");
   return n;
 }
@@ -122,7 +88,7 @@ Result<BundleHeader> parse_bundle_header(std::string_view block) {
   if (first != kMagic) {
     constexpr std::string_view kFamily = "strata-bundle ";
     if (first.starts_with(kFamily) && first.size() <= kFamily.size() + 8)
-      return fail("format " + shown(first) + " is not supported (this strata reads '" + std::string(kMagic) +
+      return fail("format " + quoted(first) + " is not supported (this strata reads '" + std::string(kMagic) +
                   "'): a newer strata-bundle made it?");
     return fail("not a strata bundle: it does not start with the line '" + std::string(kMagic) + "'");
   }
@@ -156,13 +122,13 @@ Result<BundleHeader> parse_bundle_header(std::string_view block) {
     if (line.empty()) return at("is empty");
     if (line.back() == '\r') return at("ends with a carriage return (lines must end with \\n alone)");
     const size_t eq = line.find('=');
-    if (eq == std::string_view::npos) return at(shown(line) + " is not key=value");
+    if (eq == std::string_view::npos) return at(quoted(line) + " is not key=value");
     const std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
     size_t k = 0;
     while (k < kKeys.size() && kKeys[k] != key) ++k;
     if (k == kKeys.size())
       return at(
-          "unknown key " + shown(key) +
+          "unknown key " + quoted(key) +
           " (known: version, size, sha256, compatible, signature; was the bundle made by a newer strata-bundle?)");
     if (seen[k]) return at(std::string(key) + " is given twice (first on line " + std::to_string(seen[k]) + ")");
     seen[k] = n;

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "device_spec.h"
+#include "text.h"
 
 namespace strata {
 namespace {
@@ -255,9 +256,7 @@ const std::vector<Key>& keys() {
        }},
       {"update", "compatible", "", "the board name bundles must carry (strata-bundle --compatible); empty: any",
        [](Config& c, const std::string& v) -> std::optional<std::string> {
-         if (v.size() > 64 ||
-             v.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+~:-") !=
-                 std::string::npos)
+         if (!v.empty() && !is_name(v))  // empty: any board
            return "not 1..64 of A-Z a-z 0-9 . _ + ~ : -";
          c.update_compatible = v;
          return std::nullopt;

@@ -29,6 +29,26 @@ std::string unique_suffix() {
   return std::to_string(ts.tv_sec) + "." + std::to_string(ts.tv_nsec) + "." + std::to_string(::getpid());
 }
 
+// Makes `dst` a copy of the one entry `src` (lstat'ed as `st`), with its owner
+// and mode: an empty directory, a file or a symlink. Device nodes (overlay
+// whiteouts among them), fifos and sockets are left out.
+Status copy_one(const std::string& src, const std::string& dst, const struct stat& st) {
+  std::error_code ec;
+  if (S_ISDIR(st.st_mode)) {
+    if (::mkdir(dst.c_str(), 0700) != 0) return errno_error("mkdir " + dst);
+  } else if (S_ISREG(st.st_mode)) {
+    if (!fs::copy_file(src, dst, ec)) return Error{ec.value(), "copy " + src + " to " + dst};
+  } else if (S_ISLNK(st.st_mode)) {
+    fs::copy_symlink(src, dst, ec);
+    if (ec) return Error{ec.value(), "copy symlink " + src + " to " + dst};
+  } else {
+    return {};
+  }
+  if (::lchown(dst.c_str(), st.st_uid, st.st_gid) != 0) return errno_error("chown " + dst);
+  if (!S_ISLNK(st.st_mode) && ::chmod(dst.c_str(), st.st_mode & 07777) != 0) return errno_error("chmod " + dst);
+  return {};
+}
+
 // The directories above `path` (a preserved path) in the new upper's data
 // dir, with the owner and mode of the old upper's: overlayfs shows a
 // directory that exists in the upper with the upper's attributes.
@@ -38,9 +58,7 @@ Status make_parents(const std::string& old_data, const std::string& new_data, co
     if (lexists(dir)) continue;
     struct stat st {};
     if (::lstat((old_data + rel).c_str(), &st) != 0) return errno_error("lstat " + old_data + rel);
-    if (::mkdir(dir.c_str(), 0700) != 0) return errno_error("mkdir " + dir);
-    if (::chown(dir.c_str(), st.st_uid, st.st_gid) != 0 || ::chmod(dir.c_str(), st.st_mode & 07777) != 0)
-      return errno_error("set the owner and mode of " + dir);
+    if (auto s = copy_one(old_data + rel, dir, st); !s) return s;
   }
   return {};
 }
@@ -54,8 +72,7 @@ bool inside_another(const std::string& path, const std::vector<std::string>& all
 }
 
 // Copies into the directory `to` what it lacks of the tree `from`, entry by
-// entry: directories, files and symlinks, with their owner and mode. Nothing
-// `to` has is touched; device nodes, fifos and sockets are left out.
+// entry (copy_one). Nothing `to` has is touched.
 Status copy_missing(const std::string& from, const std::string& to) {
   std::error_code ec;
   fs::recursive_directory_iterator it(from, ec);
@@ -68,18 +85,7 @@ Status copy_missing(const std::string& from, const std::string& to) {
       if (S_ISDIR(st.st_mode) && !S_ISDIR(have.st_mode)) it.disable_recursion_pending();
       continue;
     }
-    if (S_ISDIR(st.st_mode)) {
-      if (::mkdir(dst.c_str(), 0700) != 0) return errno_error("mkdir " + dst);
-    } else if (S_ISREG(st.st_mode)) {
-      if (!fs::copy_file(src, dst, ec)) return Error{ec.value(), "copy " + src + " to " + dst};
-    } else if (S_ISLNK(st.st_mode)) {
-      fs::copy_symlink(src, dst, ec);
-      if (ec) return Error{ec.value(), "copy symlink " + src + " to " + dst};
-    } else {
-      continue;
-    }
-    if (::lchown(dst.c_str(), st.st_uid, st.st_gid) != 0) return errno_error("chown " + dst);
-    if (!S_ISLNK(st.st_mode) && ::chmod(dst.c_str(), st.st_mode & 07777) != 0) return errno_error("chmod " + dst);
+    if (auto s = copy_one(src, dst, st); !s) return s;
   }
   if (ec) return Error{ec.value(), "read " + from};
   return {};
@@ -89,24 +95,8 @@ Status copy_missing(const std::string& from, const std::string& to) {
 Status copy_entry(const std::string& from, const std::string& to) {
   struct stat st {};
   if (::lstat(from.c_str(), &st) != 0) return errno_error("lstat " + from);
-  if (S_ISDIR(st.st_mode)) {
-    if (::mkdir(to.c_str(), 0700) != 0) return errno_error("mkdir " + to);
-    if (::chown(to.c_str(), st.st_uid, st.st_gid) != 0 || ::chmod(to.c_str(), st.st_mode & 07777) != 0)
-      return errno_error("set the owner and mode of " + to);
-    return copy_missing(from, to);
-  }
-  std::error_code ec;
-  if (S_ISREG(st.st_mode)) {
-    if (!fs::copy_file(from, to, ec)) return Error{ec.value(), "copy " + from + " to " + to};
-  } else if (S_ISLNK(st.st_mode)) {
-    fs::copy_symlink(from, to, ec);
-    if (ec) return Error{ec.value(), "copy symlink " + from + " to " + to};
-  } else {
-    return {};  // whiteouts and device nodes stay behind
-  }
-  if (::lchown(to.c_str(), st.st_uid, st.st_gid) != 0) return errno_error("chown " + to);
-  if (!S_ISLNK(st.st_mode) && ::chmod(to.c_str(), st.st_mode & 07777) != 0) return errno_error("chmod " + to);
-  return {};
+  if (auto s = copy_one(from, to, st); !s) return s;
+  return S_ISDIR(st.st_mode) ? copy_missing(from, to) : Status();
 }
 
 }  // namespace
@@ -152,7 +142,7 @@ Status DataPartition::reset(ResetTier tier, std::vector<std::string>& log) {
   // each step below is skipped once done.
   // Every upper goes, the single one and both slots' (whichever is in use).
   for (const std::string& u : {std::string(data::kUpper), data::kSlotUpperPrefix + std::string("a"),
-                              data::kSlotUpperPrefix + std::string("b")}) {
+                               data::kSlotUpperPrefix + std::string("b")}) {
     for (const char* suffix : {"", ".new", ".seed"})
       if (auto s = move_to_trash(p(u) + suffix, "upper", log); !s) return s;
   }
@@ -162,7 +152,7 @@ Status DataPartition::reset(ResetTier tier, std::vector<std::string>& log) {
     crash_point("reset-persist-moved");
   }
   for (const std::string& id : {std::string(data::kLowerId), data::kSlotUpperPrefix + std::string("a.lower-id"),
-                               data::kSlotUpperPrefix + std::string("b.lower-id")})
+                                data::kSlotUpperPrefix + std::string("b.lower-id")})
     ::unlink(p(id).c_str());
   if (auto s = sync(); !s) return s;
   if (::unlink(p(data::kResetRequest).c_str()) != 0 && errno != ENOENT)
@@ -260,9 +250,7 @@ Result<std::string> DataPartition::prepare_persistent(const std::string& path, c
       // Owners and modes too: a service's state dir in the image stays its own.
       struct stat st {};
       Status s = ::stat(lower_copy.c_str(), &st) == 0 ? Status() : errno_error("stat " + lower_copy);
-      if (s && ::mkdir(seed.c_str(), 0700) != 0) s = errno_error("mkdir " + seed);
-      if (s && (::chown(seed.c_str(), st.st_uid, st.st_gid) != 0 || ::chmod(seed.c_str(), st.st_mode & 07777) != 0))
-        s = errno_error("set the owner and mode of " + seed);
+      if (s) s = copy_one(lower_copy, seed, st);  // stat, not lstat: the image's dir, even behind a link
       if (s) s = copy_missing(lower_copy, seed);
       if (!s) return Error{s.error().err, "seed persistent " + path + " from the image: " + s.error().context};
       log.push_back("persistent " + path + ": seeded from the image");

@@ -1,6 +1,6 @@
 #include "sha256.h"
 
-#include <cstdio>
+#include "text.h"
 
 namespace strata {
 
@@ -53,13 +53,7 @@ Result<std::string> from_hex(std::string_view hex, size_t bytes, const std::stri
     const int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
     if (hi < 0 || lo < 0) {
       const size_t at = hi < 0 ? i : i + 1;
-      const auto c = static_cast<unsigned char>(hex[at]);
-      char shown[8];
-      if (c >= 0x20 && c < 0x7f)
-        std::snprintf(shown, sizeof shown, "'%c'", c);
-      else
-        std::snprintf(shown, sizeof shown, "0x%02x", c);
-      return plain_error(expected + " (" + shown + " at position " + std::to_string(at + 1) + ")");
+      return plain_error(expected + " (" + quoted_char(hex[at]) + " at position " + std::to_string(at + 1) + ")");
     }
     out[i / 2] = static_cast<char>(hi << 4 | lo);
   }

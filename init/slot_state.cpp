@@ -7,6 +7,8 @@
 #include <charconv>
 #include <cstdio>
 
+#include "text.h"
+
 namespace strata {
 
 namespace {
@@ -47,34 +49,12 @@ bool is_lower_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
-bool is_version_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-         c == '+' || c == '~' || c == ':' || c == '-';
-}
-
 // Field text for the record: "-" stands for empty. Oversized values are cut
 // one past the limit, so the record stays within its sector and parsing it
 // still says what is wrong.
 std::string field_text(const std::string& v, size_t max) {
   if (v.empty()) return "-";
   return v.substr(0, max + 1);
-}
-
-// A quoted, printable excerpt of untrusted bytes for an error message.
-std::string excerpt(std::string_view s) {
-  std::string out = "'";
-  for (char c : s.substr(0, 40)) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f) {
-      out += c;
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    }
-  }
-  if (s.size() > 40) out += "...";
-  return out + "'";
 }
 
 // A canonical decimal (no sign, no leading zero) that fits in T.
@@ -97,19 +77,6 @@ std::optional<SlotStatus> parse_status(std::string_view s) {
   return std::nullopt;
 }
 
-// Splits the body (the text before the CRC line, ending in "\n") into lines.
-std::vector<std::string_view> split_lines(std::string_view body) {
-  std::vector<std::string_view> lines;
-  size_t start = 0;
-  while (start < body.size()) {
-    size_t nl = body.find('\n', start);
-    if (nl == std::string_view::npos) nl = body.size();
-    lines.push_back(body.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return lines;
-}
-
 // At most `max` words; the last one holds the rest of the line, spaces and
 // all, so a bad version is reported as a bad version.
 std::vector<std::string_view> split_spaces(std::string_view line, size_t max) {
@@ -129,24 +96,24 @@ Error bad_line(int number, const std::string& what) {
 }
 
 Result<SlotInfo> parse_slot_line(std::string_view line, int number, int slot) {
-  const std::string expect = std::string("slot ") + slot_name(slot) + " ";
+  const std::string expect = slot_word(slot) + " ";
   if (line.substr(0, expect.size()) != expect)
-    return bad_line(number, "expected '" + expect + "...', got " + excerpt(line));
+    return bad_line(number, "expected '" + expect + "...', got " + quoted(line));
   const auto words = split_spaces(line, 6);
   if (words.size() != 6)
-    return bad_line(number, "expected 'slot X STATUS tries=N id=ID version=V', got " + excerpt(line));
+    return bad_line(number, "expected 'slot X STATUS tries=N id=ID version=V', got " + quoted(line));
   SlotInfo info;
-  const std::string where = std::string("slot ") + slot_name(slot) + ": ";
+  const std::string where = slot_word(slot) + ": ";
 
   auto status = parse_status(words[2]);
-  if (!status) return bad_line(number, where + "unknown status " + excerpt(words[2]));
+  if (!status) return bad_line(number, where + "unknown status " + quoted(words[2]));
   info.status = *status;
 
   constexpr std::string_view kTries = "tries=";
   if (words[3].substr(0, kTries.size()) != kTries) return bad_line(number, where + "expected tries=N");
   auto tries = parse_decimal<int>(words[3].substr(kTries.size()));
   if (!tries || *tries > kMaxTries)
-    return bad_line(number, where + "tries " + excerpt(words[3].substr(kTries.size())) + " is not a number from 0 to " +
+    return bad_line(number, where + "tries " + quoted(words[3].substr(kTries.size())) + " is not a number from 0 to " +
                                 std::to_string(kMaxTries));
   info.tries = *tries;
 
@@ -157,7 +124,7 @@ Result<SlotInfo> parse_slot_line(std::string_view line, int number, int slot) {
     if (id.empty() || id.size() > kMaxImageIdLength)
       return bad_line(number, where + "id must be 1 to " + std::to_string(kMaxImageIdLength) + " hex digits or '-'");
     for (char c : id)
-      if (!is_lower_hex(c)) return bad_line(number, where + "id " + excerpt(id) + " is not lower-case hex");
+      if (!is_lower_hex(c)) return bad_line(number, where + "id " + quoted(id) + " is not lower-case hex");
     info.image_id = std::string(id);
   }
 
@@ -169,15 +136,11 @@ Result<SlotInfo> parse_slot_line(std::string_view line, int number, int slot) {
       return bad_line(number,
                       where + "version must be 1 to " + std::to_string(kMaxVersionLength) + " characters or '-'");
     for (char c : version)
-      if (!is_version_char(c))
-        return bad_line(number, where + "version " + excerpt(version) + " has a character outside [A-Za-z0-9._+~:-]");
+      if (!is_name_char(c))
+        return bad_line(number, where + "version " + quoted(version) + " has a character outside [A-Za-z0-9._+~:-]");
     info.version = std::string(version);
   }
   return info;
-}
-
-std::string slot_word(int slot) {
-  return std::string("slot ") + slot_name(slot);
 }
 
 // "bad", "on trial with 2 tries left", "good": for sentences.
@@ -356,8 +319,8 @@ std::string serialize_slot_state(const SlotState& s) {
   text += std::string("active ") + (valid_slot(s.active) ? slot_name(s.active) : '?') + "\n";
   for (int i = 0; i < kSlotCount; ++i) {
     const SlotInfo& info = s.slot[i];
-    text += std::string("slot ") + slot_name(i) + " " + to_string(info.status) +
-            " tries=" + std::to_string(info.tries) + " id=" + field_text(info.image_id, kMaxImageIdLength) +
+    text += slot_word(i) + " " + to_string(info.status) + " tries=" + std::to_string(info.tries) +
+            " id=" + field_text(info.image_id, kMaxImageIdLength) +
             " version=" + field_text(info.version, kMaxVersionLength) + "\n";
   }
   text += std::string(kCrcTag) + hex8(crc_of(text)) + "\n";
@@ -381,7 +344,7 @@ Result<SlotState> parse_slot_state(std::string_view bytes) {
   if (first_nl == std::string_view::npos || first.substr(0, kMagic.size()) != kMagic)
     return plain_error("not a slot state record (no 'strata-slots' line)");
   if (first.substr(kMagic.size()) != kFormatVersion)
-    return plain_error("unknown format version " + excerpt(first.substr(kMagic.size())) + " (this strata reads " +
+    return plain_error("unknown format version " + quoted(first.substr(kMagic.size())) + " (this strata reads " +
                        std::string(kFormatVersion) + ")");
 
   const size_t crc_at = bytes.find(std::string("\n") + std::string(kCrcTag));
@@ -392,7 +355,7 @@ Result<SlotState> parse_slot_state(std::string_view bytes) {
   const std::string_view crc_text = bytes.substr(body_size + kCrcTag.size(), crc_nl - body_size - kCrcTag.size());
   bool crc_ok = crc_text.size() == 8;
   for (char c : crc_text) crc_ok = crc_ok && is_lower_hex(c);
-  if (!crc_ok) return plain_error("crc32 line holds " + excerpt(crc_text) + ", not 8 lower-case hex digits");
+  if (!crc_ok) return plain_error("crc32 line holds " + quoted(crc_text) + ", not 8 lower-case hex digits");
   for (size_t i = crc_nl + 1; i < bytes.size(); ++i)
     if (bytes[i] != '\0') return plain_error("bytes other than NUL padding after the crc32 line (torn write?)");
   const std::string_view body = bytes.substr(0, body_size);
@@ -405,9 +368,9 @@ Result<SlotState> parse_slot_state(std::string_view bytes) {
   SlotState s;
 
   constexpr std::string_view kSeq = "seq ";
-  if (lines[1].substr(0, kSeq.size()) != kSeq) return bad_line(2, "expected 'seq N', got " + excerpt(lines[1]));
+  if (lines[1].substr(0, kSeq.size()) != kSeq) return bad_line(2, "expected 'seq N', got " + quoted(lines[1]));
   auto seq = parse_decimal<uint64_t>(lines[1].substr(kSeq.size()));
-  if (!seq) return bad_line(2, "seq " + excerpt(lines[1].substr(kSeq.size())) + " is not a number");
+  if (!seq) return bad_line(2, "seq " + quoted(lines[1].substr(kSeq.size())) + " is not a number");
   s.seq = *seq;
 
   if (lines[2] == "active a") {
@@ -415,7 +378,7 @@ Result<SlotState> parse_slot_state(std::string_view bytes) {
   } else if (lines[2] == "active b") {
     s.active = 1;
   } else {
-    return bad_line(3, "expected 'active a' or 'active b', got " + excerpt(lines[2]));
+    return bad_line(3, "expected 'active a' or 'active b', got " + quoted(lines[2]));
   }
 
   for (int i = 0; i < kSlotCount; ++i) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "result.h"
+#include "text.h"
 
 namespace strata {
 
@@ -17,24 +18,32 @@ enum class SlotStatus { kGood, kTrial, kBad };
 const char* to_string(SlotStatus s);  // "good", "trial", "bad"
 
 inline constexpr int kSlotCount = 2;
-inline char slot_name(int slot) { return slot == 0 ? 'a' : 'b'; }
-inline int other_slot(int slot) { return 1 - slot; }
+inline char slot_name(int slot) {
+  return slot == 0 ? 'a' : 'b';
+}
+inline int other_slot(int slot) {
+  return 1 - slot;
+}
+// "slot a": how messages name a slot.
+inline std::string slot_word(int slot) {
+  return std::string("slot ") + slot_name(slot);
+}
 // "a" or "b" (either case) -> 0 or 1.
 std::optional<int> parse_slot_name(std::string_view name);
 
 struct SlotInfo {
   SlotStatus status = SlotStatus::kBad;
-  int tries = 0;          // boots left while on trial (0..kMaxTries)
-  std::string image_id;   // sha256 (hex) of the image written, "" when unknown
-  std::string version;    // from the update's manifest, "" when unknown
+  int tries = 0;         // boots left while on trial (0..kMaxTries)
+  std::string image_id;  // sha256 (hex) of the image written, "" when unknown
+  std::string version;   // from the update's manifest, "" when unknown
   bool operator==(const SlotInfo&) const = default;
 };
 
 inline constexpr int kMaxTries = 1000;
 // The longest fields a record holds: with both at their maximum and every
 // number at its widest, a record's text is 394 of its 512 bytes.
-inline constexpr size_t kMaxImageIdLength = 64;  // a sha256 in hex
-inline constexpr size_t kMaxVersionLength = 64;  // as in a bundle's manifest
+inline constexpr size_t kMaxImageIdLength = 64;              // a sha256 in hex
+inline constexpr size_t kMaxVersionLength = kMaxNameLength;  // as in a bundle's manifest
 
 struct SlotState {
   uint64_t seq = 0;  // set by SlotStore::write: newest on flash + 1
@@ -72,10 +81,10 @@ struct SlotReading {
 
 // The decision of a boot. Pure.
 struct SlotChoice {
-  int slot = 0;                     // the slot to boot; -1: none left (after `failed`)
-  std::optional<SlotState> write;   // to make durable before the root is mounted
-  std::vector<std::string> reasons; // why not simply the active good slot (console, status)
-  bool degraded = false;            // a fallback, a rollback or an unusable record
+  int slot = 0;                      // the slot to boot; -1: none left (after `failed`)
+  std::optional<SlotState> write;    // to make durable before the root is mounted
+  std::vector<std::string> reasons;  // why not simply the active good slot (console, status)
+  bool degraded = false;             // a fallback, a rollback or an unusable record
 };
 
 // `failed`: a slot whose root could not be mounted in this boot (fallback-slot).

@@ -25,11 +25,6 @@ struct Copy {
   SlotState state;  // kValid
 };
 
-std::string parent_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == 0 ? "/" : slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
 Copy read_copy(const std::string& path) {
   Copy c;
   auto fd = sys::open(path, O_RDONLY);
@@ -86,10 +81,10 @@ std::string suffix(int i) {
 // One copy: the whole sector at offset 0, then fsync; the directory too when
 // the file is new, so the copy's name is as durable as its bytes.
 Status write_copy(const std::string& path, const std::string& bytes) {
-  const std::string dir = parent_of(path);
+  const std::string dir = sys::parent_of(path);
   if (!sys::is_dir(dir)) {
     if (auto s = sys::mkdir_p(dir); !s) return s;
-    if (auto s = sys::fsync_path(parent_of(dir)); !s) return s;
+    if (auto s = sys::fsync_path(sys::parent_of(dir)); !s) return s;
   }
   struct stat st {};
   const bool existed = ::stat(path.c_str(), &st) == 0;

@@ -6,6 +6,13 @@
 
 namespace strata {
 
+nlohmann::ordered_json slot_info_json(const SlotInfo& info) {
+  return {{"status", to_string(info.status)},
+          {"tries", info.tries},
+          {"version", info.version},
+          {"image_id", info.image_id}};
+}
+
 std::string status_json(const BootReport& r) {
   const BootPlan& p = *r.plan;
   nlohmann::ordered_json j;
@@ -34,10 +41,7 @@ std::string status_json(const BootReport& r) {
     for (int i = 0; i < kSlotCount; i++) {
       const SlotInfo& info = p.slot_state.slot[i];
       auto& e = sl[std::string(1, slot_name(i))];
-      e = {{"status", to_string(info.status)},
-           {"tries", info.tries},
-           {"version", info.version},
-           {"image_id", info.image_id}};
+      e = slot_info_json(info);
       if (p.slot_mode == SlotMode::kPartitions) e["device"] = p.slot_devices[i];
       if (p.slot_mode == SlotMode::kFiles) e["image"] = std::string(data::kMount) + slot_image_path(i);
     }

@@ -2,6 +2,7 @@
 // for people. Written just before the switch of root.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -20,5 +21,9 @@ struct BootReport {
 };
 
 std::string status_json(const BootReport& report);
+
+// One A/B slot as the status and `strata status --json` show it: status,
+// tries, version, image_id.
+nlohmann::ordered_json slot_info_json(const SlotInfo& info);
 
 }  // namespace strata

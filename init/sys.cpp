@@ -153,12 +153,10 @@ Status fsync_path(const std::string& path) {
   return {};
 }
 
-namespace {
 std::string parent_of(const std::string& path) {
   auto slash = path.rfind('/');
   return slash == 0 ? "/" : slash == std::string::npos ? "." : path.substr(0, slash);
 }
-}  // namespace
 
 Status write_file_durable(const std::string& path, const std::string& data, mode_t mode) {
   const std::string tmp = path + ".tmp";

@@ -41,6 +41,8 @@ Status write_file(const std::string& path, const std::string& data, mode_t mode 
 // Power-safe replace: write a temp file, fsync, rename over path, fsync the dir.
 Status write_file_durable(const std::string& path, const std::string& data, mode_t mode = 0644);
 Status fsync_path(const std::string& path);  // a file or a directory
+// The directory part of a path: "/a/b" -> "/a", "/a" -> "/", "a" -> ".".
+std::string parent_of(const std::string& path);
 // rename(2) that also fsyncs both parent directories.
 Status rename_durable(const std::string& from, const std::string& to);
 bool exists(const std::string& path);

@@ -23,10 +23,6 @@ namespace {
 
 constexpr size_t kChunk = 256 << 10;  // big enough for the device to stream, small enough for a board's RAM
 
-std::string slot_text(int slot) {
-  return std::string("slot ") + slot_name(slot);
-}
-
 // Reads until `size` bytes or end of input; a signal (EINTR) ends it early
 // so the caller can look at `interrupted`.
 Result<size_t> read_some(int fd, char* buf, size_t size, const UpdateOptions& o) {
@@ -96,7 +92,7 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
     return plain_error("tries " + std::to_string(o.tries) + " is not 1.." + std::to_string(kMaxTries) +
                        "; nothing written");
   if (t.slot == t.running)
-    return plain_error(slot_text(t.slot) + " is the running slot: an update writes the other slot; nothing written");
+    return plain_error(slot_word(t.slot) + " is the running slot: an update writes the other slot; nothing written");
 
   auto lock = StorageLock::acquire(o.lock_path);
   if (!lock) return lock.error();
@@ -122,7 +118,7 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
   auto capacity = slot_capacity(t);
   if (!capacity) return capacity.error();
   if (m.size > *capacity)
-    return plain_error("the image (" + std::to_string(m.size) + " bytes) is larger than " + slot_text(t.slot) + " (" +
+    return plain_error("the image (" + std::to_string(m.size) + " bytes) is larger than " + slot_word(t.slot) + " (" +
                        std::to_string(*capacity) + " bytes at " + t.path + "); nothing written");
 
   SlotReading reading = store.read();
@@ -131,12 +127,12 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
                        "); run `strata mark-good` on this working system to write a fresh one; nothing written");
   const SlotInfo& running = reading.state.slot[t.running];
   if (running.status != SlotStatus::kGood)
-    return plain_error(slot_text(t.running) + " (running) is " + to_string(running.status) +
+    return plain_error(slot_word(t.running) + " (running) is " + to_string(running.status) +
                        ", not good: an update needs a good slot to fall back to; run `strata mark-good` (or " +
                        "`strata rollback`) first; nothing written");
 
   // From here on the target is marked bad: a cut at any instant leaves it unbootable, never half-booted.
-  o.say("installing version " + m.version + " (" + std::to_string(m.size) + " bytes) into " + slot_text(t.slot) + " (" +
+  o.say("installing version " + m.version + " (" + std::to_string(m.size) + " bytes) into " + slot_word(t.slot) + " (" +
         t.path + ")");
   SlotState marked = begin_update(reading.state, t.slot);
   if (auto s = store.write(marked, "update-begin"); !s) return s.error();
@@ -172,10 +168,10 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
       const size_t want = m.size - done < kChunk ? static_cast<size_t>(m.size - done) : kChunk;
       auto n = read_some(in, buf, want, o);
       if (!n) return n.error();
-      if (o.interrupted()) return plain_error("interrupted by a signal; " + slot_text(t.slot) + " stays marked bad");
+      if (o.interrupted()) return plain_error("interrupted by a signal; " + slot_word(t.slot) + " stays marked bad");
       if (*n == 0)
         return plain_error("the bundle ended after " + std::to_string(done) + " of " + std::to_string(m.size) +
-                           " image bytes (cut download?); " + slot_text(t.slot) + " stays marked bad");
+                           " image bytes (cut download?); " + slot_word(t.slot) + " stays marked bad");
       hash.update(buf, *n);
       writer.submit(buf, *n);
       done += *n;
@@ -189,16 +185,16 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
   }
   char extra = 0;
   auto more = read_some(in, &extra, 1, o);
-  if (o.interrupted()) return plain_error("interrupted by a signal; " + slot_text(t.slot) + " stays marked bad");
-  if (!more) return Error{more.error().err, more.error().context + "; " + slot_text(t.slot) + " stays marked bad"};
+  if (o.interrupted()) return plain_error("interrupted by a signal; " + slot_word(t.slot) + " stays marked bad");
+  if (!more) return Error{more.error().err, more.error().context + "; " + slot_word(t.slot) + " stays marked bad"};
   if (*more > 0)
     return plain_error("the bundle holds more bytes than its manifest's size (" + std::to_string(m.size) + "); " +
-                       slot_text(t.slot) + " stays marked bad");
+                       slot_word(t.slot) + " stays marked bad");
   result.sha256 = hash.hex();
   result.bytes = done;
   if (result.sha256 != m.sha256)
     return plain_error("the image's sha256 is " + result.sha256 + ", the manifest says " + m.sha256 +
-                       ": the bundle is corrupt; " + slot_text(t.slot) + " stays marked bad");
+                       ": the bundle is corrupt; " + slot_word(t.slot) + " stays marked bad");
   o.crash_point("update-streamed");
   if (::fsync(out->get()) != 0) return errno_error("fsync " + t.path);
   if (t.file)
@@ -211,18 +207,18 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
   if (!again) return again.error();
   if (*again != m.sha256)
     return plain_error("read back from " + t.path + ": sha256 " + *again + " differs from what was written (" +
-                       m.sha256 + "): the storage is failing; " + slot_text(t.slot) + " stays marked bad");
+                       m.sha256 + "): the storage is failing; " + slot_word(t.slot) + " stays marked bad");
   o.crash_point("update-verified");
 
   if (auto s = window->close(); !s)
-    return plain_error("cannot make " + t.path + " read-only again: " + s.error().message() + "; " + slot_text(t.slot) +
+    return plain_error("cannot make " + t.path + " read-only again: " + s.error().message() + "; " + slot_word(t.slot) +
                        " stays marked bad");
   o.crash_point("update-window-closed");
 
   if (o.seed_upper) {
     if (auto s = o.seed_upper(t.running, t.slot); !s)
-      return plain_error("cannot prepare " + slot_text(t.slot) + "'s upper: " + s.error().message() + "; " +
-                         slot_text(t.slot) + " stays marked bad");
+      return plain_error("cannot prepare " + slot_word(t.slot) + "'s upper: " + s.error().message() + "; " +
+                         slot_word(t.slot) + " stays marked bad");
     o.crash_point("update-seeded");
   }
 

@@ -17,11 +17,11 @@ namespace strata {
 class SlotStore;
 
 struct UpdateTarget {
-  int slot = -1;        // the slot to write
-  int running = -1;     // the slot this system runs from (-1: unknown: refused)
-  bool file = false;    // an image file on the data partition, else a partition
-  std::string path;     // the block device, or the image file
-  std::string window;   // the mount that holds the image file (file slots)
+  int slot = -1;          // the slot to write
+  int running = -1;       // the slot this system runs from (-1: unknown: refused)
+  bool file = false;      // an image file on the data partition, else a partition
+  std::string path;       // the block device, or the image file
+  std::string window;     // the mount that holds the image file (file slots)
   uint64_t capacity = 0;  // bytes the slot holds (files: free space + the old image), 0: ask the device
 };
 
@@ -29,7 +29,7 @@ struct UpdateOptions {
   std::string public_key_hex;  // "" : no signature required
   std::string compatible;      // "" : any bundle
   int tries = 3;
-  std::string lock_path;       // paths::kLock on the device
+  std::string lock_path;  // paths::kLock on the device
   // Seeds the target's upper from the running one (DataPartition); may be empty.
   std::function<Status(int from, int to)> seed_upper;
   std::function<void(const std::string& point)> crash_point = [](const std::string&) {};
@@ -46,7 +46,6 @@ struct UpdateResult {
 };
 
 // Reads the bundle from `in` (a file or a pipe) and installs it.
-Result<UpdateResult> install_update(int in, const UpdateTarget& target, const UpdateOptions& options,
-                                    SlotStore& store);
+Result<UpdateResult> install_update(int in, const UpdateTarget& target, const UpdateOptions& options, SlotStore& store);
 
 }  // namespace strata

@@ -20,33 +20,11 @@
 #include "log.h"
 #include "sys.h"
 
-// The new mount API by number and layout, so this builds whatever the libc
-// headers carry (the kernel decides at run time; ENOSYS falls back).
-#ifndef SYS_mount_setattr
-#define SYS_mount_setattr 442
-#endif
-#ifndef STATX_ATTR_MOUNT_ROOT
-#define STATX_ATTR_MOUNT_ROOT 0x00002000
-#endif
 
 namespace strata {
 namespace {
 
-constexpr uint64_t kMountAttrRdonly = 0x00000001;  // MOUNT_ATTR_RDONLY
-
-struct MountAttrArg {  // struct mount_attr (MOUNT_ATTR_SIZE_VER0)
-  uint64_t attr_set = 0;
-  uint64_t attr_clr = 0;
-  uint64_t propagation = 0;
-  uint64_t userns_fd = 0;
-};
-
 constexpr std::string_view kDeleted = " (deleted)";
-
-std::string parent_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == 0 ? "/" : slash == std::string::npos ? "." : path.substr(0, slash);
-}
 
 // "" when the process is gone (or in a pid namespace we cannot see).
 std::string comm_of(pid_t pid) {
@@ -209,7 +187,7 @@ void add_process_writers(pid_t pid, const std::string& root, std::vector<OpenWri
 // ---- the lock -------------------------------------------------------------
 
 Result<StorageLock> StorageLock::acquire(const std::string& path) {
-  if (auto s = sys::mkdir_p(parent_of(path)); !s) return s.error();
+  if (auto s = sys::mkdir_p(sys::parent_of(path)); !s) return s.error();
   auto fd = sys::open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (!fd) return fd.error();
   // flock, not fcntl locks: it belongs to the open file, so it dies with the
@@ -264,8 +242,8 @@ Status set_mount_readonly(const std::string& path, bool readonly) {
   if (!mp) return mp.error();
   if (!*mp) return plain_error("cannot make " + path + " " + what + ": it is not a mount point");
 
-  MountAttrArg attr;
-  (readonly ? attr.attr_set : attr.attr_clr) = kMountAttrRdonly;
+  struct mount_attr attr {};
+  (readonly ? attr.attr_set : attr.attr_clr) = MOUNT_ATTR_RDONLY;
   LOGD("mount_setattr(%s, %s MOUNT_ATTR_RDONLY)", path.c_str(), readonly ? "set" : "clear");
   // Not AT_RECURSIVE: the window is this one mount, not what is mounted below.
   long r = ::syscall(SYS_mount_setattr, AT_FDCWD, path.c_str(), 0, &attr, sizeof attr);

@@ -6,6 +6,7 @@
 #include "data_layout.h"
 #include "paths.h"
 #include "slot_store.h"
+#include "status.h"
 #include "sys.h"
 
 namespace cli {
@@ -23,23 +24,17 @@ std::string str(const nlohmann::json& j, const char* k) {
 }
 
 // The record as it is on flash now: mark-good and updates change it after boot.
-nlohmann::json record_now() {
-  strata::SlotReading r = strata::SlotStore(strata::data::kSlotState).read();
+nlohmann::json record_json(const strata::SlotReading& r) {
   nlohmann::json j = {{"health", strata::to_string(r.health)},
                       {"detail", r.detail},
                       {"seq", r.state.seq},
                       {"active", std::string(1, strata::slot_name(r.state.active))}};
-  for (int i = 0; i < strata::kSlotCount; i++) {
-    const strata::SlotInfo& s = r.state.slot[i];
-    j[std::string(1, strata::slot_name(i))] = {
-        {"status", strata::to_string(s.status)}, {"tries", s.tries}, {"version", s.version}, {"image_id", s.image_id}};
-  }
+  for (int i = 0; i < strata::kSlotCount; i++)
+    j[std::string(1, strata::slot_name(i))] = nlohmann::json(strata::slot_info_json(r.state.slot[i]));
   return j;
 }
 
-// The record as it is on flash now (mark-good and updates change it after boot).
-void print_slots(const nlohmann::json& sl) {
-  strata::SlotReading now = strata::SlotStore(strata::data::kSlotState).read();
+void print_slots(const nlohmann::json& sl, const strata::SlotReading& now) {
   std::printf("slots:     %s, booted %s, next boot: %s (record: %s)\n", str(sl, "mode").c_str(),
               str(sl, "booted").c_str(), std::string(1, strata::slot_name(now.state.active)).c_str(),
               strata::to_string(now.health));
@@ -63,7 +58,7 @@ int status_command(const Context& c, bool json) {
   if (c.status.is_null()) return fail(c.status_error);
   if (json) {
     nlohmann::json out = c.status;
-    if (out.contains("slots")) out["slots"]["now"] = record_now();
+    if (out.contains("slots")) out["slots"]["now"] = record_json(strata::SlotStore(strata::data::kSlotState).read());
     return std::printf("%s\n", out.dump(2).c_str()), 0;
   }
   const auto& s = c.status;
@@ -71,7 +66,7 @@ int status_command(const Context& c, bool json) {
   std::printf("boot:      %s%s\n", s.value("degraded", false) ? "DEGRADED" : "ok",
               attempts > 1 ? (" after " + std::to_string(attempts) + " attempts").c_str() : "");
   std::printf("root:      %s\n", str(s, "mode").c_str());
-  if (s.contains("slots")) print_slots(s["slots"]);
+  if (s.contains("slots")) print_slots(s["slots"], strata::SlotStore(strata::data::kSlotState).read());
   const auto& lower = s.value("lower", nlohmann::json::object());
   std::printf("lower:     %s %s (%s)%s\n", str(lower, "device").c_str(), str(lower, "fstype").c_str(),
               str(lower, "source").c_str(), lower.contains("image") ? (" image " + str(lower, "image")).c_str() : "");

@@ -54,7 +54,7 @@ int update_command(const Context& c, const std::string& source, const std::strin
   t.path = t.file ? c.image[t.slot] : c.device[t.slot];
   t.window = t.file ? strata::data::kSlotImages : t.path;
   if (t.path.empty())
-    return fail(std::string("slot ") + strata::slot_name(t.slot) + " has no " + (t.file ? "image file" : "device") +
+    return fail(strata::slot_word(t.slot) + " has no " + (t.file ? "image file" : "device") +
                 " in /run/strata/status (was its partition found at boot?)");
 
   strata::UpdateOptions o;
