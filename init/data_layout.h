@@ -3,6 +3,8 @@
 // (/run/strata/data moves into the new root with /run).
 #pragma once
 
+#include <string>
+
 namespace strata::data {
 inline constexpr const char* kMount = "/run/strata/data";
 inline constexpr const char* kTop = "/run/strata/data/strata";
@@ -16,4 +18,9 @@ inline constexpr const char* kResetRequest = "/run/strata/data/strata/reset-requ
 inline constexpr const char* kSlotState = "/run/strata/data/strata/slot-state";
 inline constexpr const char* kSlotUpperPrefix = "/run/strata/data/strata/upper-";
 inline constexpr const char* kSlotImages = "/run/strata/data/strata/slots";  // slot-a.img, slot-b.img; read-only mount
+// The upper (data/ and work/ inside) of A/B slot `slot` (0, 1), or with -1
+// the single upper of a board without slots.
+inline std::string upper_dir(int slot) {
+  return slot < 0 ? std::string(kUpper) : kSlotUpperPrefix + std::string(1, slot == 0 ? 'a' : 'b');
+}
 }  // namespace strata::data

@@ -102,7 +102,7 @@ Status copy_entry(const std::string& from, const std::string& to) {
 }  // namespace
 
 DataPartition::DataPartition(std::string root, int slot) : root_(std::move(root)) {
-  upper_ = slot < 0 ? std::string(data::kUpper) : data::kSlotUpperPrefix + std::string(1, slot == 0 ? 'a' : 'b');
+  upper_ = data::upper_dir(slot);
   lower_id_ = slot < 0 ? std::string(data::kLowerId) : upper_ + ".lower-id";
 }
 

@@ -2,7 +2,6 @@
 
 #include "data_layout.h"
 #include "paths.h"
-#include "persist.h"
 
 namespace strata {
 namespace {
@@ -259,7 +258,7 @@ std::string format_plan(const BootPlan& p) {
       if (p.reset) o += std::string("reset: ") + to_string(p.reset_tier) + " (strata.reset), before mounting\n";
     }
     if (p.upper_mode == UpperMode::kPersistent) {
-      o += "upper: persistent, " + DataPartition("", p.slot).upper() + " bound at " + paths::kUpperFs +
+      o += "upper: persistent, " + data::upper_dir(p.slot) + " bound at " + paths::kUpperFs +
            "; if the lower changed: " + to_string(p.on_lower_change);
       for (const auto& path : p.preserve) o += " " + path;
       o += "\n";

@@ -3,15 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include "data_layout.h"
+#include "slot_json.h"
 
 namespace strata {
-
-nlohmann::ordered_json slot_info_json(const SlotInfo& info) {
-  return {{"status", to_string(info.status)},
-          {"tries", info.tries},
-          {"version", info.version},
-          {"image_id", info.image_id}};
-}
 
 std::string status_json(const BootReport& r) {
   const BootPlan& p = *r.plan;

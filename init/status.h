@@ -22,8 +22,4 @@ struct BootReport {
 
 std::string status_json(const BootReport& report);
 
-// One A/B slot as the status and `strata status --json` show it: status,
-// tries, version, image_id.
-nlohmann::ordered_json slot_info_json(const SlotInfo& info);
-
 }  // namespace strata

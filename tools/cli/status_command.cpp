@@ -5,8 +5,8 @@
 #include "commands.h"
 #include "data_layout.h"
 #include "paths.h"
+#include "slot_json.h"
 #include "slot_store.h"
-#include "status.h"
 #include "sys.h"
 
 namespace cli {
