@@ -287,7 +287,8 @@ def size_report(board, bv, art):
     for preset in sorted(os.listdir(os.path.join(TOP, "build"))):
         if preset in ("host", "sysroot") or preset.startswith("bench-"):
             continue
-        candidates.append((f"build/{preset}/init/strata-init", os.path.join(TOP, "build", preset, "init", "strata-init")))
+        candidates.append((f"build/{preset}/init/pid1/strata-init",
+                           os.path.join(TOP, "build", preset, "init", "pid1", "strata-init")))
     for label, path in candidates:
         if not os.path.isfile(path):
             continue
@@ -312,7 +313,7 @@ def size_report(board, bv, art):
             if p.returncode != 0:
                 sys.stderr.write(p.stdout + p.stderr)
                 raise subprocess.CalledProcessError(p.returncode, cmd)
-        binary = os.path.join(bdir, "init", "strata-init")
+        binary = os.path.join(bdir, "init", "pid1", "strata-init")
         b = sizes.parse_link_map(mapfile)
         b["bytes"] = os.path.getsize(binary)
         b["shipped_bytes"] = os.path.getsize(art["inits"]["strata"])

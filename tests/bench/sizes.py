@@ -62,7 +62,7 @@ def elf_info(path):
 
 # Where an input section came from -> the component it is counted under.
 COMPONENTS = [
-    ("strata (own code)", re.compile(r"libstrata_core\.a\(|CMakeFiles/strata-init\.dir/")),
+    ("strata (own code)", re.compile(r"libstrata_(core|sys|ops|pid1)\.a\(|CMakeFiles/strata-init\.dir/")),
     ("libstdc++", re.compile(r"libstdc\+\+\.a\(|libsupc\+\+\.a\(")),
     ("glibc", re.compile(r"/(libc|libm|libpthread|libdl|librt|libc_nonshared|libmvec)\.a\(|/crt[1in]\.o$|/[Ss]crt1\.o$")),
     ("libgcc", re.compile(r"/libgcc(_eh)?\.a\(|/crtbegin\w*\.o$|/crtend\w*\.o$")),
@@ -87,7 +87,7 @@ def component_of(origin):
 
 
 def object_of(origin):
-    """'init/libstrata_core.a(boot.cpp.o)' -> 'boot.cpp'."""
+    """'init/pid1/libstrata_pid1.a(boot.cpp.o)' -> 'boot.cpp'."""
     m = re.search(r"\(([^()]+)\)$", origin)
     base = m.group(1) if m else os.path.basename(origin)
     return re.sub(r"\.(o|obj)$", "", base)
