@@ -8,14 +8,16 @@
 
 #include "sha256.h"
 #include "text.h"
+#include "version.h"
 
 namespace strata {
 
 namespace {
 
 constexpr std::string_view kMagic = "strata-bundle 1";
-constexpr std::array<std::string_view, 5> kKeys = {"version", "size", "sha256", "compatible", "signature"};
-enum Key { kVersion, kSize, kSha256, kCompatible, kSignature };
+constexpr std::array<std::string_view, 7> kKeys = {"version",     "size", "sha256",   "compatible",
+                                                   "min_version", "keys", "signature"};
+enum Key { kVersion, kSize, kSha256, kCompatible, kMinVersion, kKeyList, kSignature };
 
 // libsodium asks for sodium_init() before its signing functions. Only here,
 // not in Sha256: it blocks in getrandom(2) until the kernel's RNG is seeded,
@@ -55,6 +57,17 @@ Result<uint64_t> parse_size(std::string_view v) {
   return n;
 }
 
+// min_version= names a version no newer than the bundle's own: a bundle that
+// would forbid itself is a mistake in the build, caught there.
+Status check_min_version(const std::string& min, const std::string& version) {
+  if (min.empty()) return {};
+  if (auto s = check_name("min_version", min); !s) return s;
+  if (compare_versions(min, version) > 0)
+    return plain_error("min_version " + quoted(min) + " is newer than the bundle's version " + quoted(version) +
+                       ": the bundle would refuse itself");
+  return {};
+}
+
 // 64 hex digits of either case, kept lowercase so equal hashes compare equal.
 Result<std::string> parse_sha256(std::string_view v) {
   auto raw = from_hex(v, crypto_hash_sha256_BYTES, "sha256");
@@ -71,8 +84,14 @@ Result<Manifest> checked(const Manifest& m) {
   if (!sha) return sha.error();
   if (!m.compatible.empty())
     if (auto s = check_name("compatible", m.compatible); !s) return s.error();
+  if (auto s = check_min_version(m.min_version, m.version); !s) return s.error();
   Manifest out = m;
   out.sha256 = *sha;
+  if (!m.keys.empty()) {
+    auto keys = parse_key_list(key_list_text(m.keys), "keys");
+    if (!keys) return keys.error();
+    out.keys = *keys;
+  }
   return out;
 }
 
@@ -117,8 +136,8 @@ Result<BundleHeader> parse_bundle_header(std::string_view block) {
     const size_t end = text.find('\n', pos);  // found: text ends with '\n'
     const std::string_view line = text.substr(pos, end - pos);
     auto at = [&](const std::string& why) { return fail("line " + std::to_string(n) + ": " + why); };
-    if (seen[kSignature])
-      return at("a line after signature= (the signature must be the last line: it covers everything before it)");
+    if (seen[kSignature] && !line.starts_with("signature="))
+      return at("a line after signature= (signatures must be the last lines: they cover everything before them)");
     if (line.empty()) return at("is empty");
     if (line.back() == '\r') return at("ends with a carriage return (lines must end with \\n alone)");
     const size_t eq = line.find('=');
@@ -130,8 +149,9 @@ Result<BundleHeader> parse_bundle_header(std::string_view block) {
       return at(
           "unknown key " + quoted(key) +
           " (known: version, size, sha256, compatible, signature; was the bundle made by a newer strata-bundle?)");
-    if (seen[k]) return at(std::string(key) + " is given twice (first on line " + std::to_string(seen[k]) + ")");
-    seen[k] = n;
+    if (seen[k] && k != kSignature)
+      return at(std::string(key) + " is given twice (first on line " + std::to_string(seen[k]) + ")");
+    if (!seen[k]) seen[k] = n;
     switch (k) {
       case kVersion:
       case kCompatible:
@@ -150,11 +170,23 @@ Result<BundleHeader> parse_bundle_header(std::string_view block) {
         h.manifest.sha256 = *sha;
         break;
       }
+      case kMinVersion:
+        if (auto s = check_name(key, value); !s) return at(s.error().message());
+        h.manifest.min_version = std::string(value);
+        break;
+      case kKeyList: {
+        auto keys = parse_key_list(value, "keys");
+        if (!keys) return at(keys.error().message());
+        h.manifest.keys = *keys;
+        break;
+      }
       case kSignature: {
+        if (h.signatures.size() == kMaxSignatures)
+          return at("more than " + std::to_string(kMaxSignatures) + " signatures");
         auto sig = from_hex(value, crypto_sign_BYTES, "signature");
         if (!sig) return at(sig.error().message());
-        h.signature = *sig;
-        h.signed_text = std::string(text.substr(0, pos));
+        h.signatures.push_back(*sig);
+        if (h.signatures.size() == 1) h.signed_text = std::string(text.substr(0, pos));
         break;
       }
     }
@@ -162,32 +194,95 @@ Result<BundleHeader> parse_bundle_header(std::string_view block) {
   }
   for (Key k : {kVersion, kSize, kSha256})
     if (!seen[k]) return fail("no " + std::string(kKeys[k]) + "= line (version, size and sha256 are required)");
+  if (auto s = check_min_version(h.manifest.min_version, h.manifest.version); !s)
+    return fail("line " + std::to_string(seen[kMinVersion]) + ": " + s.error().message());
   if (!seen[kSignature]) h.signed_text = std::string(text);  // what a signature would cover
   return h;
 }
 
+namespace {
+
+bool signed_by(const BundleHeader& h, const std::string& public_key_raw) {
+  sodium_ready();
+  for (const auto& sig : h.signatures)
+    if (sig.size() == crypto_sign_BYTES &&
+        crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(sig.data()),
+                                    reinterpret_cast<const unsigned char*>(h.signed_text.data()), h.signed_text.size(),
+                                    reinterpret_cast<const unsigned char*>(public_key_raw.data())) == 0)
+      return true;
+  return false;
+}
+
+}  // namespace
+
 Status verify_bundle_signature(const BundleHeader& h, std::string_view public_key_hex) {
   auto pk = from_hex(public_key_hex, crypto_sign_PUBLICKEYBYTES, "[update] public_key");
   if (!pk) return pk.error();
-  if (h.signature.empty())
+  if (h.signatures.empty())
     return plain_error("the bundle is not signed, and this device requires a signature ([update] public_key is set)");
-  sodium_ready();
-  if (h.signature.size() != crypto_sign_BYTES ||
-      crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(h.signature.data()),
-                                  reinterpret_cast<const unsigned char*>(h.signed_text.data()), h.signed_text.size(),
-                                  reinterpret_cast<const unsigned char*>(pk->data())) != 0)
+  if (!signed_by(h, *pk))
     return plain_error("bad signature: the bundle was not signed by the key in [update] public_key, or it was altered");
   return {};
 }
 
+std::vector<std::string> signing_keys(const BundleHeader& h, const std::vector<std::string>& candidates) {
+  std::vector<std::string> out;
+  for (const auto& k : candidates) {
+    auto pk = from_hex(k, crypto_sign_PUBLICKEYBYTES, "key");
+    if (pk && signed_by(h, *pk)) out.push_back(k);
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> parse_key_list(std::string_view text, const std::string& what) {
+  std::vector<std::string> keys;
+  size_t i = 0;
+  auto sep = [](char c) { return c == ',' || c == ' ' || c == '\t'; };
+  while (i < text.size()) {
+    while (i < text.size() && sep(text[i])) ++i;
+    size_t e = i;
+    while (e < text.size() && !sep(text[e])) ++e;
+    if (e == i) break;
+    const std::string_view word = text.substr(i, e - i);
+    auto raw = from_hex(word, crypto_sign_PUBLICKEYBYTES, what + " key " + std::to_string(keys.size() + 1));
+    if (!raw) return raw.error();
+    const std::string key = to_hex(raw->data(), raw->size());
+    for (const auto& k : keys)
+      if (k == key) return plain_error(what + ": key " + key.substr(0, 16) + "... is listed twice");
+    if (keys.size() == kMaxTrustedKeys)
+      return plain_error(what + ": more than " + std::to_string(kMaxTrustedKeys) + " keys");
+    keys.push_back(key);
+    i = e;
+  }
+  if (keys.empty()) return plain_error(what + " is empty: give 1 to " + std::to_string(kMaxTrustedKeys) + " keys");
+  return keys;
+}
+
+std::string key_list_text(const std::vector<std::string>& keys) {
+  std::string out;
+  for (const auto& k : keys) out += (out.empty() ? "" : ",") + k;
+  return out;
+}
+
 Result<std::string> make_bundle_header(const Manifest& m, std::string_view secret_key_hex) {
+  if (secret_key_hex.empty()) return make_bundle_header(m, std::vector<std::string>{});
+  return make_bundle_header(m, std::vector<std::string>{std::string(secret_key_hex)});
+}
+
+Result<std::string> make_bundle_header(const Manifest& m, const std::vector<std::string>& secret_keys_hex) {
   auto mm = checked(m);
   if (!mm) return plain_error("manifest: " + mm.error().message());
+  if (secret_keys_hex.size() > kMaxSignatures)
+    return plain_error(std::to_string(secret_keys_hex.size()) + " signing keys: a bundle holds at most " +
+                       std::to_string(kMaxSignatures) + " signatures");
   std::string text = std::string(kMagic) + "\nversion=" + mm->version + "\nsize=" + std::to_string(mm->size) +
                      "\nsha256=" + mm->sha256 + "\n";
   if (!mm->compatible.empty()) text += "compatible=" + mm->compatible + "\n";
+  if (!mm->min_version.empty()) text += "min_version=" + mm->min_version + "\n";
+  if (!mm->keys.empty()) text += "keys=" + key_list_text(mm->keys) + "\n";
 
-  if (!secret_key_hex.empty()) {
+  const std::string signed_text = text;
+  for (const std::string& secret_key_hex : secret_keys_hex) {
     sodium_ready();
     auto sk = from_hex(secret_key_hex, crypto_sign_SECRETKEYBYTES, "the secret key");
     if (!sk) return sk.error();
@@ -202,7 +297,8 @@ Result<std::string> make_bundle_header(const Manifest& m, std::string_view secre
       return plain_error("the secret key is damaged: its public half does not match its seed");
     }
     unsigned char sig[crypto_sign_BYTES];
-    crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(text.data()), text.size(), key);
+    crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(),
+                         key);
     sodium_memzero(key, sk->size());
     text += "signature=" + to_hex(sig, sizeof sig) + "\n";
   }

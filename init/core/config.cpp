@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 
+#include "bundle.h"
 #include "device_spec.h"
 #include "text.h"
 
@@ -247,13 +248,21 @@ const std::vector<Key>& keys() {
          return e;
        }},
       {"update", "public_key", "",
-       "ed25519 public key (64 hex digits) update bundles must be signed with; empty: signatures not checked",
+       "ed25519 public keys (64 hex digits each, separated by commas or blanks, up to 8) update bundles must be "
+       "signed with, one of them at least; empty: signatures not checked. An update's keys= replaces them",
        [](Config& c, const std::string& v) -> std::optional<std::string> {
-         if (!v.empty() && (v.size() != 64 || v.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos))
-           return "not 64 hex digits (strata-bundle keygen writes it to update.pub)";
-         c.update_public_key = v;
+         if (v.find_first_not_of(", \t") == std::string::npos) {
+           c.update_public_keys.clear();
+           return std::nullopt;
+         }
+         auto keys = parse_key_list(v, "public_key");
+         if (!keys) return keys.error().message() + " (strata-bundle keygen writes a key to update.pub)";
+         c.update_public_keys = *keys;
          return std::nullopt;
        }},
+      {"update", "allow_downgrade", "no",
+       "yes: install a bundle older than the running or installed version (never below the record's min_version)",
+       [](Config& c, const std::string& v) { return parse_bool(v, c.update_allow_downgrade); }},
       {"update", "compatible", "", "the board name bundles must carry (strata-bundle --compatible); empty: any",
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          if (!v.empty() && !is_name(v))  // empty: any board

@@ -65,7 +65,8 @@ struct Config {
   std::string slot_source[2] = {"PARTLABEL=root-a", "PARTLABEL=root-b"};  // with mode = partitions
   int slot_tries = 3;
   // [update]
-  std::string update_public_key;  // 64 hex: ed25519 key bundles must be signed with ("": none required)
+  std::vector<std::string> update_public_keys;  // 64 hex each: ed25519 keys bundles are signed with (none: not checked)
+  bool update_allow_downgrade = false;
   std::string update_compatible;  // bundles for another board are refused ("": any)
   // command line only
   std::set<std::string> break_at;

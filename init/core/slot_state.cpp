@@ -8,13 +8,15 @@
 #include <cstdio>
 
 #include "text.h"
+#include "version.h"
 
 namespace strata {
 
 namespace {
 
 constexpr std::string_view kMagic = "strata-slots ";
-constexpr std::string_view kFormatVersion = "1";
+constexpr std::string_view kFormatVersion = "2";
+constexpr std::string_view kFormatVersion1 = "1";  // 512 bytes, no min_version or keys lines
 constexpr std::string_view kCrcTag = "crc32 ";
 
 // The widest record serialize_slot_state can make from valid fields: the
@@ -23,9 +25,11 @@ constexpr std::string_view kCrcTag = "crc32 ";
 constexpr size_t kWidestSlotLine =
     std::string_view("slot a trial tries=1000 id= version=\n").size() + kMaxImageIdLength + kMaxVersionLength;
 constexpr size_t kWidestRecord =
-    std::string_view("strata-slots 1\n").size() + std::string_view("seq 18446744073709551615\n").size() +
-    std::string_view("active b\n").size() + 2 * kWidestSlotLine + std::string_view("crc32 0a1b2c3d\n").size();
-static_assert(kWidestRecord <= kSlotRecordSize, "a record with the longest fields must fit in one sector");
+    std::string_view("strata-slots 2\n").size() + std::string_view("seq 18446744073709551615\n").size() +
+    std::string_view("active b\n").size() + 2 * kWidestSlotLine + std::string_view("min_version \n").size() +
+    kMaxVersionLength + std::string_view("keys \n").size() + kMaxRecordKeys * 65 +
+    std::string_view("crc32 0a1b2c3d\n").size();
+static_assert(kWidestRecord <= kSlotRecordSize, "a record with the longest fields must fit in one block");
 static_assert(kMaxTries == 1000, "kWidestSlotLine assumes 4-digit tries");
 
 bool valid_slot(int slot) {
@@ -95,6 +99,15 @@ Error bad_line(int number, const std::string& what) {
   return plain_error("line " + std::to_string(number) + ": " + what);
 }
 
+// What is wrong with a version field's text (not "-"), if anything.
+std::optional<std::string> version_problem(std::string_view version) {
+  if (version.empty() || version.size() > kMaxVersionLength)
+    return "must be 1 to " + std::to_string(kMaxVersionLength) + " characters or '-'";
+  for (char c : version)
+    if (!is_name_char(c)) return quoted(version) + " has a character outside [A-Za-z0-9._+~:-]";
+  return std::nullopt;
+}
+
 Result<SlotInfo> parse_slot_line(std::string_view line, int number, int slot) {
   const std::string expect = slot_word(slot) + " ";
   if (line.substr(0, expect.size()) != expect)
@@ -132,12 +145,7 @@ Result<SlotInfo> parse_slot_line(std::string_view line, int number, int slot) {
   if (words[5].substr(0, kVersion.size()) != kVersion) return bad_line(number, where + "expected version=V");
   const std::string_view version = words[5].substr(kVersion.size());
   if (version != "-") {
-    if (version.empty() || version.size() > kMaxVersionLength)
-      return bad_line(number,
-                      where + "version must be 1 to " + std::to_string(kMaxVersionLength) + " characters or '-'");
-    for (char c : version)
-      if (!is_name_char(c))
-        return bad_line(number, where + "version " + quoted(version) + " has a character outside [A-Za-z0-9._+~:-]");
+    if (auto bad = version_problem(version)) return bad_line(number, where + "version " + *bad);
     info.version = std::string(version);
   }
   return info;
@@ -323,29 +331,36 @@ std::string serialize_slot_state(const SlotState& s) {
             " id=" + field_text(info.image_id, kMaxImageIdLength) +
             " version=" + field_text(info.version, kMaxVersionLength) + "\n";
   }
+  text += "min_version " + field_text(s.min_version, kMaxVersionLength) + "\n";
+  std::string keys;
+  for (size_t i = 0; i < s.keys.size() && i < kMaxRecordKeys; ++i)
+    keys += (i ? "," : "") + s.keys[i].substr(0, 65);  // a bad key is cut one past its length, for parse to name
+  text += "keys " + (keys.empty() ? std::string("-") : keys) + "\n";
   text += std::string(kCrcTag) + hex8(crc_of(text)) + "\n";
   // Fields are capped (field_text) and numbers are at most 20 digits, so the
-  // text never reaches a sector's end: this only pads.
+  // text never reaches the block's end: this only pads.
   text.resize(kSlotRecordSize, '\0');
   return text;
 }
 
 Result<SlotState> parse_slot_state(std::string_view bytes) {
-  if (bytes.size() < kSlotRecordSize)
-    return plain_error("truncated (" + std::to_string(bytes.size()) + " of " + std::to_string(kSlotRecordSize) +
-                       " bytes)");
-  if (bytes.size() > kSlotRecordSize)
-    return plain_error("too long (" + std::to_string(bytes.size()) + " bytes, a record is " +
-                       std::to_string(kSlotRecordSize) + ")");
-
-  // The header first: a different format version may lay out its CRC differently.
+  // The header first: the format decides the size, and a different format
+  // version may lay out its CRC differently.
   const size_t first_nl = bytes.find('\n');
   const std::string_view first = bytes.substr(0, first_nl == std::string_view::npos ? 0 : first_nl);
-  if (first_nl == std::string_view::npos || first.substr(0, kMagic.size()) != kMagic)
-    return plain_error("not a slot state record (no 'strata-slots' line)");
-  if (first.substr(kMagic.size()) != kFormatVersion)
-    return plain_error("unknown format version " + quoted(first.substr(kMagic.size())) + " (this strata reads " +
-                       std::string(kFormatVersion) + ")");
+  const bool magic = first_nl != std::string_view::npos && first.starts_with(kMagic);
+  const std::string_view format = magic ? first.substr(kMagic.size()) : std::string_view();
+  const bool v1 = magic && format == kFormatVersion1;
+  const size_t size = v1 ? kSlotRecordSizeV1 : kSlotRecordSize;
+  if (bytes.size() < size)
+    return plain_error("truncated (" + std::to_string(bytes.size()) + " of " + std::to_string(size) + " bytes)");
+  if (bytes.size() > size)
+    return plain_error("too long (" + std::to_string(bytes.size()) + " bytes, a record is " + std::to_string(size) +
+                       ")");
+  if (!magic) return plain_error("not a slot state record (no 'strata-slots' line)");
+  if (!v1 && format != kFormatVersion)
+    return plain_error("unknown format version " + quoted(format) + " (this strata reads " +
+                       std::string(kFormatVersion1) + " and " + std::string(kFormatVersion) + ")");
 
   const size_t crc_at = bytes.find(std::string("\n") + std::string(kCrcTag));
   if (crc_at == std::string_view::npos) return plain_error("no crc32 line (truncated?)");
@@ -363,8 +378,10 @@ Result<SlotState> parse_slot_state(std::string_view bytes) {
 
   // A valid CRC: what follows is strict, since only serialize_slot_state writes records.
   const auto lines = split_lines(body);
-  if (lines.size() != 5)
-    return plain_error("expected 5 lines before the crc32 line, found " + std::to_string(lines.size()));
+  const size_t expect_lines = v1 ? 5 : 7;
+  if (lines.size() != expect_lines)
+    return plain_error("expected " + std::to_string(expect_lines) + " lines before the crc32 line, found " +
+                       std::to_string(lines.size()));
   SlotState s;
 
   constexpr std::string_view kSeq = "seq ";
@@ -385,6 +402,31 @@ Result<SlotState> parse_slot_state(std::string_view bytes) {
     auto info = parse_slot_line(lines[3 + i], 4 + i, i);
     if (!info) return info.error();
     s.slot[i] = std::move(*info);
+  }
+  if (v1) return s;
+
+  constexpr std::string_view kMin = "min_version ";
+  if (!lines[5].starts_with(kMin)) return bad_line(6, "expected 'min_version V', got " + quoted(lines[5]));
+  const std::string_view min = lines[5].substr(kMin.size());
+  if (min != "-") {
+    if (auto bad = version_problem(min)) return bad_line(6, "min_version " + *bad);
+    s.min_version = std::string(min);
+  }
+  constexpr std::string_view kKeysTag = "keys ";
+  if (!lines[6].starts_with(kKeysTag)) return bad_line(7, "expected 'keys K,...', got " + quoted(lines[6]));
+  const std::string_view keys = lines[6].substr(kKeysTag.size());
+  if (keys != "-") {
+    for (size_t start = 0;;) {
+      const size_t comma = keys.find(',', start);
+      const std::string_view key = keys.substr(start, comma == std::string_view::npos ? comma : comma - start);
+      bool ok = key.size() == 64;
+      for (char c : key) ok = ok && is_lower_hex(c);
+      if (!ok) return bad_line(7, "key " + quoted(key) + " is not 64 lower-case hex digits");
+      if (s.keys.size() == kMaxRecordKeys) return bad_line(7, "more than " + std::to_string(kMaxRecordKeys) + " keys");
+      s.keys.emplace_back(key);
+      if (comma == std::string_view::npos) break;
+      start = comma + 1;
+    }
   }
   return s;
 }
@@ -470,15 +512,18 @@ SlotState begin_update(const SlotState& s, int target) {
   return n;
 }
 
-SlotState finish_update(const SlotState& s, int target, int tries, const std::string& image_id,
-                        const std::string& version) {
+SlotState finish_update(const SlotState& s, int target, int tries, const InstalledImage& image) {
   SlotState n = s;
   if (!valid_slot(target)) return n;
   n.slot[target].status = SlotStatus::kTrial;
   n.slot[target].tries = tries;
-  n.slot[target].image_id = image_id;
+  n.slot[target].image_id = image.image_id;
   // "-" stands for "unknown" in the record; a bundle versioned "-" is recorded as unknown.
-  n.slot[target].version = version == "-" ? "" : version;
+  n.slot[target].version = image.version == "-" ? "" : image.version;
+  if (!image.min_version.empty() && image.min_version != "-" &&
+      (n.min_version.empty() || compare_versions(image.min_version, n.min_version) > 0))
+    n.min_version = image.min_version;
+  if (!image.keys.empty()) n.keys = image.keys;
   n.active = target;
   return n;
 }

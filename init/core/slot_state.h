@@ -45,10 +45,18 @@ inline constexpr int kMaxTries = 1000;
 inline constexpr size_t kMaxImageIdLength = 64;              // a sha256 in hex
 inline constexpr size_t kMaxVersionLength = kMaxNameLength;  // as in a bundle's manifest
 
+inline constexpr size_t kMaxRecordKeys = 8;  // as kMaxTrustedKeys in bundle.h
+
 struct SlotState {
   uint64_t seq = 0;  // set by SlotStore::write: newest on flash + 1
   int active = 0;    // the slot the next boot prefers
   SlotInfo slot[kSlotCount];
+  // Anti-rollback: nothing older installs ("" none). Raised by an update's
+  // min_version=, never lowered (README "Security").
+  std::string min_version;
+  // The public keys updates must be signed with (64 lowercase hex each), set
+  // by an update's keys=; empty: [update] public_key of the config.
+  std::vector<std::string> keys;
   bool operator==(const SlotState&) const = default;
 };
 
@@ -56,9 +64,11 @@ struct SlotState {
 SlotState initial_slot_state();
 
 // One copy on flash: text lines ending in a CRC-32 line, NUL-padded to
-// kSlotRecordSize bytes (one sector, so a copy is written in one piece).
-inline constexpr size_t kSlotRecordSize = 512;
-std::string serialize_slot_state(const SlotState& s);  // exactly kSlotRecordSize bytes
+// kSlotRecordSize bytes (one filesystem block, so a copy is written in one
+// piece). Format 2; format 1 (512 bytes, no min_version or keys) is still read.
+inline constexpr size_t kSlotRecordSize = 4096;
+inline constexpr size_t kSlotRecordSizeV1 = 512;
+std::string serialize_slot_state(const SlotState& s);  // format 2, exactly kSlotRecordSize bytes
 // One copy's bytes -> the state, or why not (bad CRC, truncated, unknown
 // format version, a field out of range). Never throws, whatever the bytes.
 Result<SlotState> parse_slot_state(std::string_view bytes);
@@ -103,8 +113,14 @@ Result<SlotState> rollback(const SlotState& s, int running);
 // An update of `target`: first marked bad (before a byte is written), then,
 // once written and verified, on trial with `tries` and active.
 SlotState begin_update(const SlotState& s, int target);
-SlotState finish_update(const SlotState& s, int target, int tries, const std::string& image_id,
-                        const std::string& version);
+// What an update wrote into its target, as the record keeps it.
+struct InstalledImage {
+  std::string image_id;           // sha256 of the image
+  std::string version;            // the manifest's version
+  std::string min_version;        // the manifest's min_version ("" none): raises the record's, never lowers it
+  std::vector<std::string> keys;  // the manifest's keys (empty: the record's keys stay)
+};
+SlotState finish_update(const SlotState& s, int target, int tries, const InstalledImage& image);
 
 // "a good (v2, id 1234abcd…), b trial 2 tries left, active b": one line for logs.
 std::string describe(const SlotState& s);

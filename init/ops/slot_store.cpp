@@ -1,6 +1,7 @@
-// The slot state on flash: two copies, each one sector written in place.
-// No rename: on vfat it is not atomic, and a sector-sized pwrite at offset 0
-// changes no metadata once the file exists. A torn copy fails its CRC and
+// The slot state on flash: two copies, each one block written in place.
+// No rename: on vfat it is not atomic, and a block-sized pwrite at offset 0
+// changes no metadata once the file exists (a 512-byte format-1 copy grows
+// once, when it is first rewritten as format 2). A torn copy fails its CRC and
 // the other copy, untouched while it was written, is read instead.
 #include "slot_store.h"
 
@@ -78,7 +79,7 @@ std::string suffix(int i) {
   return "." + std::to_string(i);
 }
 
-// One copy: the whole sector at offset 0, then fsync; the directory too when
+// One copy: the whole block at offset 0, then fsync; the directory too when
 // the file is new, so the copy's name is as durable as its bytes.
 Status write_copy(const std::string& path, const std::string& bytes) {
   const std::string dir = sys::parent_of(path);

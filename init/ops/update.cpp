@@ -108,10 +108,12 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
   auto header = parse_bundle_header(block);
   if (!header) return plain_error("not a valid bundle: " + header.error().message() + "; nothing written");
   const Manifest& m = header->manifest;
-  if (!o.public_key_hex.empty()) {
-    if (auto s = verify_bundle_signature(*header, o.public_key_hex); !s)
-      return plain_error(s.error().message() + "; nothing written");
-  }
+  SlotReading reading = store.read();
+  if (reading.health == StateHealth::kUnreadable || reading.health == StateHealth::kUnavailable)
+    return plain_error("the slot record cannot be read (" + reading.detail +
+                       "); run `strata mark-good` on this working system to write a fresh one; nothing written");
+  if (auto s = check_update_policy(*header, reading.state, t.running, t.slot, o.policy); !s)
+    return plain_error(s.error().message() + "; nothing written");
   if (!o.compatible.empty() && m.compatible != o.compatible)
     return plain_error("the bundle is for '" + (m.compatible.empty() ? std::string("(any board)") : m.compatible) +
                        "', this device takes '" + o.compatible + "' ([update] compatible); nothing written");
@@ -121,10 +123,6 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
     return plain_error("the image (" + std::to_string(m.size) + " bytes) is larger than " + slot_word(t.slot) + " (" +
                        std::to_string(*capacity) + " bytes at " + t.path + "); nothing written");
 
-  SlotReading reading = store.read();
-  if (reading.health == StateHealth::kUnreadable || reading.health == StateHealth::kUnavailable)
-    return plain_error("the slot record cannot be read (" + reading.detail +
-                       "); run `strata mark-good` on this working system to write a fresh one; nothing written");
   const SlotInfo& running = reading.state.slot[t.running];
   if (running.status != SlotStatus::kGood)
     return plain_error(slot_word(t.running) + " (running) is " + to_string(running.status) +
@@ -222,7 +220,7 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
     o.crash_point("update-seeded");
   }
 
-  SlotState trial = finish_update(marked, t.slot, o.tries, m.sha256, m.version);
+  SlotState trial = finish_update(marked, t.slot, o.tries, {m.sha256, m.version, m.min_version, m.keys});
   if (auto s = store.write(trial, "update-finish"); !s) return s.error();
   o.crash_point("update-done");
   return result;

@@ -11,6 +11,7 @@
 
 #include "result.h"
 #include "slot_state.h"
+#include "update_policy.h"
 
 namespace strata {
 
@@ -26,8 +27,8 @@ struct UpdateTarget {
 };
 
 struct UpdateOptions {
-  std::string public_key_hex;  // "" : no signature required
-  std::string compatible;      // "" : any bundle
+  UpdatePolicy policy;     // keys and versions (update_policy.h)
+  std::string compatible;  // "" : any bundle
   int tries = 3;
   std::string lock_path;  // paths::kLock on the device
   // Seeds the target's upper from the running one (DataPartition); may be empty.

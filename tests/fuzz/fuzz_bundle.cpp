@@ -17,7 +17,8 @@ namespace {
 constexpr std::string_view kPublicKey = "5d7b8341020809a4baf9a5d6d7d7624f9349e5733d83ab28cc533fdf45637659";
 
 bool same(const strata::Manifest& a, const strata::Manifest& b) {
-  return a.version == b.version && a.size == b.size && a.sha256 == b.sha256 && a.compatible == b.compatible;
+  return a.version == b.version && a.size == b.size && a.sha256 == b.sha256 && a.compatible == b.compatible &&
+         a.min_version == b.min_version && a.keys == b.keys;
 }
 
 }  // namespace
@@ -35,17 +36,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   if (!block.starts_with(h->signed_text)) abort();
-  if (!h->signature.empty() && h->signature.size() != 64) abort();
+  if (h->signatures.size() > strata::kMaxSignatures) abort();
+  for (const auto& sig : h->signatures)
+    if (sig.size() != 64) abort();
+  if (h->manifest.keys.size() > strata::kMaxTrustedKeys) abort();
   if (h->manifest.size == 0 || h->manifest.sha256.size() != 64 || h->manifest.version.empty()) abort();
 
   auto made = strata::make_bundle_header(h->manifest, "");
   if (!made || made->size() != strata::kBundleHeaderSize) abort();
   auto again = strata::parse_bundle_header(*made);
-  if (!again || !same(h->manifest, again->manifest) || !again->signature.empty()) abort();
+  if (!again || !same(h->manifest, again->manifest) || !again->signatures.empty()) abort();
 
   // Unsigned never verifies; signed ones may (the corpus's own do).
   const strata::Status s = strata::verify_bundle_signature(*h, kPublicKey);
-  if (s.ok() && h->signature.empty()) abort();
+  if (s.ok() && h->signatures.empty()) abort();
+  if (s.ok() != !strata::signing_keys(*h, {std::string(kPublicKey)}).empty()) abort();
   if (!s.ok() && s.error().message().empty()) abort();
   if (strata::verify_bundle_signature(*h, "not a key").ok()) abort();
   if (strata::verify_bundle_signature(*again, kPublicKey).ok()) abort();

@@ -1,5 +1,5 @@
 // libFuzzer: parse_slot_state on arbitrary bytes. What parses must serialize
-// to one sector and parse back to the same state; choose_slot on it, under
+// to one block and parse back to the same state; choose_slot on it, under
 // every health and failed slot, must pick a real slot (or -1 after a failure)
 // and write only records that read back; the transitions must keep it valid.
 // Each input is tried as is and with its CRC made right.
@@ -33,7 +33,9 @@ void check_one(std::string_view bytes) {
     return;
   }
   const SlotState& s = *parsed;
-  if (bytes.size() != kSlotRecordSize) abort();
+  // Format 2 is one block; format 1 (read, never written) 512 bytes.
+  if (bytes.size() != kSlotRecordSize && !(bytes.size() == kSlotRecordSizeV1 && bytes.starts_with("strata-slots 1\n")))
+    abort();
   if (s.active != 0 && s.active != 1) abort();
   check_writable(s);
   (void)describe(s);
@@ -66,8 +68,13 @@ void check_one(std::string_view bytes) {
     }
     check_writable(begin_update(s, running));
     const int o = other_slot(running);
-    check_writable(
-        finish_update(begin_update(s, o), o, s.slot[o].tries, s.slot[running].image_id, s.slot[running].version));
+    check_writable(finish_update(begin_update(s, o), o, s.slot[o].tries,
+                                 {s.slot[running].image_id, s.slot[running].version, "", {}}));
+    // An update that raises the minimum and replaces the keys stays writable, and never lowers the minimum.
+    const SlotState raised =
+        finish_update(begin_update(s, o), o, 1, {"", s.slot[running].version, s.min_version, s.keys});
+    check_writable(raised);
+    if (raised.min_version != s.min_version || raised.keys != s.keys) abort();
   }
 }
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cstdio>
 #include <string>
@@ -48,7 +49,8 @@ const std::string kId = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c1
 
 // b updated to 2.0 and on trial: what `strata update` leaves.
 SlotState updated(int tries = 3) {
-  SlotState s = strata::finish_update(strata::begin_update(strata::initial_slot_state(), 1), 1, tries, kId, "2.0");
+  SlotState s =
+      strata::finish_update(strata::begin_update(strata::initial_slot_state(), 1), 1, tries, {kId, "2.0", "", {}});
   s.slot[0].version = "1.0";
   return s;
 }
@@ -146,13 +148,13 @@ TEST(SlotStore, WriteThenRead) {
     SYS_EQ(std::string("state-update-finished-between-copies"), points.at(0));
 
     check_reads(store, with_seq(updated(), 1), StateHealth::kOk);
-    // Each copy is one sector, exactly what serialize makes, mode 0644.
+    // Each copy is one block, exactly what serialize makes, mode 0644.
     const std::string expect = strata::serialize_slot_state(with_seq(updated(), 1));
     for (int i = 0; i < 2; ++i) {
       SYS_EQ(expect, read_text(store.copy_path(i)));
       struct stat st {};
       SYS_CHECK(::stat(store.copy_path(i).c_str(), &st) == 0);
-      SYS_EQ(512L, static_cast<long>(st.st_size));
+      SYS_EQ(static_cast<long>(strata::kSlotRecordSize), static_cast<long>(st.st_size));
       SYS_EQ(0644, static_cast<int>(st.st_mode & 07777));
     }
     // Durable: the same after a "reboot".
@@ -308,7 +310,7 @@ TEST(SlotStore, BothCorruptIsUnreadable) {
     SlotStore store(prefix_in(c));
     SYS_OK(store.write(updated(), "update-finished"));
     flip_byte(store.copy_path(0), 30);
-    write_text(store.copy_path(1), std::string(512, '\xff'));  // erased flash
+    write_text(store.copy_path(1), std::string(strata::kSlotRecordSize, '\xff'));  // erased flash
     remount(disk);
     const SlotReading r = store.read();
     SYS_EQ(health(StateHealth::kUnreadable), health(r.health));
@@ -325,6 +327,56 @@ TEST(SlotStore, BothCorruptIsUnreadable) {
   });
 }
 
+// `s` as a strata before format 2 wrote it: 512 bytes, no min_version or keys lines.
+std::string format1_bytes(const SlotState& s) {
+  std::string text = strata::serialize_slot_state(s);
+  text = text.substr(0, text.find("min_version "));
+  text.replace(0, std::string("strata-slots 2").size(), "strata-slots 1");
+  uLong crc = crc32(0L, Z_NULL, 0);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size()));
+  char line[32];
+  std::snprintf(line, sizeof line, "crc32 %08lx\n", crc);
+  text += line;
+  text.resize(strata::kSlotRecordSizeV1, '\0');
+  return text;
+}
+
+TEST(SlotStore, AFormat1RecordIsReadAndUpgradedOnTheNextWrite) {
+  run_isolated([](Ctx& c) {
+    auto disk = data_disk(c);
+    SlotStore store(prefix_in(c));
+    SYS_OK(store.write(updated(), "update-finished"));  // makes the directory
+    for (int i = 0; i < 2; ++i) write_text(store.copy_path(i), format1_bytes(with_seq(updated(), 7)));
+    remount(disk);
+    check_reads(store, with_seq(updated(), 7), StateHealth::kOk);
+
+    // Cut between the copies of the first write: one format-2 copy, one format-1; the newer wins.
+    SlotState good = *strata::mark_good(updated(), 1);
+    good.min_version = "2.0";
+    write_cut_at(prefix_in(c), good, "mark-good", "state-mark-good-between-copies");
+    remount(disk);
+    const SlotReading r = store.read();
+    SYS_EQ(health(StateHealth::kOneCopy), health(r.health));
+    SYS_CHECK(r.state == with_seq(good, 8));
+    struct stat st {};
+    int sizes[2];
+    for (int i = 0; i < 2; ++i) {
+      SYS_CHECK(::stat(store.copy_path(i).c_str(), &st) == 0);
+      sizes[i] = static_cast<int>(st.st_size);
+    }
+    SYS_CHECK_MSG((sizes[0] == 512) != (sizes[1] == 512), std::to_string(sizes[0]) + " " + std::to_string(sizes[1]));
+
+    // The next write makes both copies format 2.
+    store.crash_point = [](const std::string&) {};
+    SYS_OK(store.write(good, "mark-good"));
+    for (int i = 0; i < 2; ++i) {
+      SYS_CHECK(::stat(store.copy_path(i).c_str(), &st) == 0);
+      SYS_EQ(static_cast<long>(strata::kSlotRecordSize), static_cast<long>(st.st_size));
+    }
+    check_reads(store, with_seq(good, 9), StateHealth::kOk);
+  });
+}
+
 TEST(SlotStore, ATruncatedCopyLosesToTheOther) {
   run_isolated([](Ctx& c) {
     auto disk = data_disk(c);
@@ -335,10 +387,10 @@ TEST(SlotStore, ATruncatedCopyLosesToTheOther) {
     const SlotReading r = store.read();
     SYS_EQ(health(StateHealth::kOneCopy), health(r.health));
     SYS_CHECK(r.state == with_seq(updated(), 1));
-    SYS_EQ(store.copy_path(0) + ": truncated (100 of 512 bytes); using .1 (seq 1)", r.detail);
+    SYS_EQ(store.copy_path(0) + ": truncated (100 of 4096 bytes); using .1 (seq 1)", r.detail);
     // An empty copy too.
     SYS_CHECK(::truncate(store.copy_path(0).c_str(), 0) == 0);
-    SYS_CHECK_MSG(contains(store.read().detail, "truncated (0 of 512 bytes)"), store.read().detail);
+    SYS_CHECK_MSG(contains(store.read().detail, "truncated (0 of 4096 bytes)"), store.read().detail);
   });
 }
 
@@ -378,9 +430,9 @@ TEST(SlotStore, AWriteRepairsBothCopies) {
     flip_byte(store.copy_path(0), 40);
     SYS_OK(store.write(updated(1), "trial-decrement"));
     check_reads(store, with_seq(updated(1), 3), StateHealth::kOk);
-    // A copy grown past a sector (appended garbage) is cut back to one.
+    // A copy grown past a block (appended garbage) is cut back to one.
     write_text(store.copy_path(0), strata::serialize_slot_state(with_seq(updated(1), 3)) + "garbage");
-    SYS_CHECK_MSG(contains(store.read().detail, "too long (519 bytes"), store.read().detail);
+    SYS_CHECK_MSG(contains(store.read().detail, "too long (4103 bytes"), store.read().detail);
     SYS_OK(store.write(updated(0), "trial-decrement"));
     check_reads(store, with_seq(updated(0), 4), StateHealth::kOk);
     // Both unreadable: `strata mark-good` writes a fresh record, counting from 1.

@@ -520,14 +520,14 @@ TEST(Update, SignedBundleAcceptedAndRefusedUnderAnotherKeyBeforeAnythingIsWritte
     {
       PipeFeed feed(bundle);
       UpdateOptions o = options(r);
-      o.public_key_hex = other.public_hex;
+      o.policy.config_keys = {other.public_hex};
       auto res = strata::install_update(feed.fd(), partition(r), o, r.store);
       check_refused_untouched(r, res, {"bad signature", "[update] public_key", "nothing written"});
     }
     {
       PipeFeed feed(bundle);
       UpdateOptions o = options(r);
-      o.public_key_hex = keys.public_hex;
+      o.policy.config_keys = {keys.public_hex};
       auto res = strata::install_update(feed.fd(), partition(r), o, r.store);
       check_installed(r, res, image, "2.0", 3, r.before.seq + 2);
     }
@@ -542,9 +542,101 @@ TEST(Update, UnsignedBundleRefusedWhenAKeyIsRequired) {
     const std::string image = random_bytes(kImageSize, 7);
     PipeFeed feed(bundle_of(image));
     UpdateOptions o = options(r);
-    o.public_key_hex = strata::generate_keypair().public_hex;
+    o.policy.config_keys = {strata::generate_keypair().public_hex};
     auto res = strata::install_update(feed.fd(), partition(r), o, r.store);
     check_refused_untouched(r, res, {"the bundle is not signed", "requires a signature", "nothing written"});
+    r.loop.detach();
+  });
+}
+
+// ---- anti-rollback and key rotation (update_policy.h) --------------------------------------
+
+// After an install: what the next refusal must leave untouched.
+void after_install(Rig& r) {
+  r.before = r.store.read().state;
+  r.old = read_range(r.backing, 0, r.old.size());
+}
+
+std::string signed_bundle(const std::string& image, const Manifest& m, const std::vector<std::string>& secrets) {
+  auto h = strata::make_bundle_header(m, secrets);
+  if (!h) fail(__FILE__, __LINE__, "make_bundle_header: " + h.error().message());
+  return *h + image;
+}
+
+TEST(Update, ADowngradeIsRefusedWithNothingWrittenUnlessAllowed) {
+  run_isolated([](Ctx& c) {
+    Rig r;
+    make_rig(r, c);  // a runs 1.0
+    const std::string image = random_bytes(kImageSize, 30);
+    const std::string bundle = header_for(manifest_for(image, "0.9")) + image;
+    {
+      PipeFeed feed(bundle);
+      auto res = strata::install_update(feed.fd(), partition(r), options(r), r.store);
+      check_refused_untouched(
+          r, res,
+          {"version '0.9' is older than '1.0', the version of slot a (running)", "allow_downgrade", "nothing written"});
+    }
+    PipeFeed feed(bundle);
+    UpdateOptions o = options(r);
+    o.policy.allow_downgrade = true;
+    auto res = strata::install_update(feed.fd(), partition(r), o, r.store);
+    check_installed(r, res, image, "0.9", 3, r.before.seq + 2);
+    r.loop.detach();
+  });
+}
+
+TEST(Update, MinVersionIsRaisedByAnUpdateAndHoldsAgainstDowngrades) {
+  run_isolated([](Ctx& c) {
+    Rig r;
+    make_rig(r, c);
+    const std::string image = random_bytes(kImageSize, 31);
+    Manifest m = manifest_for(image, "2.0");
+    m.min_version = "1.5";
+    {
+      PipeFeed feed(signed_bundle(image, m, {}));
+      auto res = strata::install_update(feed.fd(), partition(r), options(r), r.store);
+      check_installed(r, res, image, "2.0", 3, r.before.seq + 2);
+    }
+    SYS_EQ(std::string("1.5"), r.store.read().state.min_version);
+    after_install(r);
+    PipeFeed feed(header_for(manifest_for(image, "1.4")) + image);
+    UpdateOptions o = options(r);
+    o.policy.allow_downgrade = true;
+    auto res = strata::install_update(feed.fd(), partition(r), o, r.store);
+    check_refused_untouched(r, res, {"version '1.4' is older than '1.5', the minimum version", "nothing written"});
+    r.loop.detach();
+  });
+}
+
+TEST(Update, KeysRotateThroughUpdatesSignedByAKeyThatStays) {
+  run_isolated([](Ctx& c) {
+    Rig r;
+    make_rig(r, c);
+    const auto k1 = strata::generate_keypair(), k2 = strata::generate_keypair();
+    const std::string image = random_bytes(kImageSize, 32);
+    UpdateOptions o = options(r);
+    o.policy.config_keys = {k1.public_hex};
+    auto install = [&](const Manifest& m, const std::vector<std::string>& secrets) {
+      PipeFeed feed(signed_bundle(image, m, secrets));
+      return strata::install_update(feed.fd(), partition(r), o, r.store);
+    };
+    // Rotate k2 in, signed by k1 (trusted, stays).
+    Manifest m = manifest_for(image, "2.0");
+    m.keys = {k1.public_hex, k2.public_hex};
+    check_installed(r, install(m, {k1.secret_hex}), image, "2.0", 3, r.before.seq + 2);
+    SYS_CHECK(r.store.read().state.keys == m.keys);
+    // Remove k1: signed by k1 alone, refused; by k2, installed.
+    after_install(r);
+    m = manifest_for(image, "2.1");
+    m.keys = {k2.public_hex};
+    check_refused_untouched(r, install(m, {k1.secret_hex}), {"signed only by keys it removes", "nothing written"});
+    check_installed(r, install(m, {k2.secret_hex}), image, "2.1", 3, r.before.seq + 2);
+    SYS_CHECK(r.store.read().state.keys == m.keys);
+    // k1 is no longer trusted, although [update] public_key still names it; k2 is.
+    after_install(r);
+    check_refused_untouched(r, install(manifest_for(image, "2.2"), {k1.secret_hex}),
+                            {"signed by none of the 1 key set by an earlier update", "nothing written"});
+    check_installed(r, install(manifest_for(image, "2.2"), {k2.secret_hex}), image, "2.2", 3, r.before.seq + 2);
     r.loop.detach();
   });
 }

@@ -85,7 +85,7 @@ TEST(Bundle, RoundTripUnsigned) {
   CHECK_EQUAL(header(lines()), blk);
   BundleHeader h = parsed(blk);
   check_equal(manifest(), h.manifest);
-  CHECK_EQUAL(std::string(""), h.signature);
+  LONGS_EQUAL(0, h.signatures.size());
   CHECK_EQUAL("strata-bundle 1\n" + lines(), h.signed_text);
 }
 
@@ -94,7 +94,8 @@ TEST(Bundle, RoundTripWithCompatibleAndSignature) {
   const std::string blk = made(manifest("qemu-aarch64"), kp.secret_hex);
   BundleHeader h = parsed(blk);
   check_equal(manifest("qemu-aarch64"), h.manifest);
-  LONGS_EQUAL(64, h.signature.size());
+  LONGS_EQUAL(1, h.signatures.size());
+  LONGS_EQUAL(64, h.signatures[0].size());
   CHECK_EQUAL("strata-bundle 1\n" + lines() + "compatible=qemu-aarch64\n", h.signed_text);
   CHECK_TRUE(blk.starts_with(h.signed_text + "signature="));
 }
@@ -202,12 +203,16 @@ TEST(Bundle, RefusesABadVersionOrCompatible) {
 TEST(Bundle, RefusesAMisplacedOrMalformedSignature) {
   const std::string sig(128, 'a');
   refused(header("signature=" + sig + "\n" + lines()), "line 3: a line after signature=");
-  refused(header(lines() + "signature=" + sig + "\ncompatible=x\n"), "the signature must be the last line");
+  refused(header(lines() + "signature=" + sig + "\ncompatible=x\n"), "signatures must be the last lines");
+  refused(header(lines() + "signature=" + sig + "\nsignature=" + sig + "\nkeys=x\n"),
+          "line 7: a line after signature=");
   refused(header(lines() + "signature=" + sig.substr(2) + "\n"),
           "line 5: signature is not 128 hex digits (it has 126 characters)");
   refused(header(lines() + "signature=" + sig.substr(1) + "z\n"),
           "signature is not 128 hex digits ('z' at position 128)");
-  refused(header(lines() + "signature=" + sig + "\nsignature=" + sig + "\n"), "line 6: a line after signature=");
+  std::string nine;
+  for (int i = 0; i < 9; ++i) nine += "signature=" + sig + "\n";
+  refused(header(lines() + nine), "line 13: more than 8 signatures");
 }
 
 TEST(Bundle, UnknownKeysAreRefusedWhereverTheyAre) {
@@ -328,7 +333,7 @@ TEST(BundleSignature, MalformedPublicKeyIsNamed) {
 
 TEST(BundleSignature, ForgedSignatureOfWrongLengthIsRefused) {
   BundleHeader h = parsed(made(manifest(), kp.secret_hex));
-  h.signature.pop_back();  // only a caller can do this; the parser never does
+  h.signatures[0].pop_back();  // only a caller can do this; the parser never does
   CHECK_FALSE(verify_bundle_signature(h, kp.public_hex).ok());
 }
 
@@ -387,4 +392,73 @@ TEST(Sha256, FromHexErrorsNameWhat) {
   CHECK_EQUAL(std::string("k is not 4 hex digits (0x00 at position 3)"), r.error().message());
   r = from_hex("0x12", 2, "k");
   CHECK_EQUAL(std::string("k is not 4 hex digits ('x' at position 2)"), r.error().message());
+}
+
+// ---- min_version, keys and several signatures (anti-rollback, key rotation) ----
+
+TEST(Bundle, MinVersionAndKeysRoundTrip) {
+  const KeyPair k1 = generate_keypair(), k2 = generate_keypair();
+  Manifest m = manifest();
+  m.min_version = "2.0";
+  m.keys = {k1.public_hex, k2.public_hex};
+  const std::string blk = made(m);
+  CHECK_TRUE(contains(blk, "\nmin_version=2.0\nkeys=" + k1.public_hex + "," + k2.public_hex + "\n"));
+  BundleHeader h = parsed(blk);
+  CHECK_EQUAL(std::string("2.0"), h.manifest.min_version);
+  LONGS_EQUAL(2, h.manifest.keys.size());
+  CHECK_EQUAL(k1.public_hex, h.manifest.keys[0]);
+  CHECK_EQUAL(k2.public_hex, h.manifest.keys[1]);
+}
+
+TEST(Bundle, RefusesABadMinVersion) {
+  refused(header(lines() + "min_version=3\n"), "line 5: min_version '3' is newer than the bundle's version '2.1'");
+  refused(header(lines() + "min_version=\n"), "line 5: min_version is empty");
+  refused(header(lines() + "min_version=1 0\n"), "contains ' '");
+  refused(header(lines() + "min_version=1\nmin_version=1\n"), "line 6: min_version is given twice");
+  CHECK_TRUE(parse_bundle_header(header(lines() + "min_version=2.1\n")).ok());  // equal: fine
+  CHECK_TRUE(parse_bundle_header(header(lines() + "min_version=2.1~rc1\n")).ok());
+  Manifest m = manifest();
+  m.min_version = "2.2";
+  make_refused(m, "the bundle would refuse itself");
+}
+
+TEST(Bundle, RefusesABadKeyList) {
+  const std::string k(64, 'a');
+  refused(header(lines() + "keys=\n"), "keys is empty");
+  refused(header(lines() + "keys=" + k.substr(1) + "\n"), "keys key 1 is not 64 hex digits");
+  refused(header(lines() + "keys=" + k + "," + k + "\n"), "is listed twice");
+  std::string nine;
+  for (int i = 0; i < 9; ++i) nine += (i ? "," : "") + std::string(63, 'a') + static_cast<char>('0' + i);
+  refused(header(lines() + "keys=" + nine + "\n"), "more than 8 keys");
+  BundleHeader h = parsed(header(lines() + "keys=" + std::string(64, 'A') + ", " + std::string(64, 'b') + "\n"));
+  CHECK_EQUAL(k, h.manifest.keys[0]);  // lowercased
+}
+
+TEST(Bundle, SeveralSignaturesEachCoverTheManifest) {
+  const KeyPair k1 = generate_keypair(), k2 = generate_keypair(), k3 = generate_keypair();
+  auto blk = make_bundle_header(manifest(), std::vector<std::string>{k1.secret_hex, k2.secret_hex});
+  CHECK_TRUE(blk.ok());
+  BundleHeader h = parsed(*blk);
+  LONGS_EQUAL(2, h.signatures.size());
+  CHECK_EQUAL("strata-bundle 1\n" + lines(), h.signed_text);
+  CHECK_TRUE(verify_bundle_signature(h, k1.public_hex).ok());
+  CHECK_TRUE(verify_bundle_signature(h, k2.public_hex).ok());
+  CHECK_FALSE(verify_bundle_signature(h, k3.public_hex).ok());
+  const auto by = signing_keys(h, {k3.public_hex, k2.public_hex, "junk", k1.public_hex});
+  LONGS_EQUAL(2, by.size());
+  CHECK_EQUAL(k2.public_hex, by[0]);
+  CHECK_EQUAL(k1.public_hex, by[1]);
+  std::vector<std::string> nine(9, k1.secret_hex);
+  auto too_many = make_bundle_header(manifest(), nine);
+  CHECK_FALSE(too_many.ok());
+  CHECK_TRUE(contains(too_many.error().message(), "at most 8 signatures"));
+}
+
+TEST(Bundle, KeyListText) {
+  auto keys = parse_key_list(std::string(64, 'a') + "\t" + std::string(64, 'b') + ",,", "public_key");
+  CHECK_TRUE(keys.ok());
+  CHECK_EQUAL(std::string(64, 'a') + "," + std::string(64, 'b'), key_list_text(*keys));
+  auto bad = parse_key_list("xyz", "public_key");
+  CHECK_FALSE(bad.ok());
+  CHECK_TRUE(contains(bad.error().message(), "public_key key 1 is not 64 hex digits"));
 }

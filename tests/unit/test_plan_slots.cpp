@@ -58,7 +58,7 @@ TEST(DecideSlots, ActiveGoodSlotIsTheLowerAndNothingIsWritten) {
 
 TEST(DecideSlots, TrialSlotIsDecrementedBeforeMounting) {
   Facts f = slot_facts();
-  f.slots.state = finish_update(f.slots.state, 1, 3, "ab", "2");
+  f.slots.state = finish_update(f.slots.state, 1, 3, {"ab", "2", "", {}});
   BootPlan p = decide(f);
   LONGS_EQUAL(1, p.slot);
   CHECK_TRUE(p.slot_write.has_value());
@@ -70,7 +70,7 @@ TEST(DecideSlots, TrialSlotIsDecrementedBeforeMounting) {
 
 TEST(DecideSlots, TrialOutOfTriesBootsTheOtherSlotAndSaysWhy) {
   Facts f = slot_facts();
-  f.slots.state = finish_update(f.slots.state, 1, 3, "ab", "2");
+  f.slots.state = finish_update(f.slots.state, 1, 3, {"ab", "2", "", {}});
   f.slots.state.slot[1].tries = 0;
   BootPlan p = decide(f);
   LONGS_EQUAL(0, p.slot);
@@ -192,14 +192,32 @@ TEST(DecideSlots, ConfigKeys) {
   CHECK_TRUE(alone.config.on_failure == FailurePolicy::kRescue);
 }
 
+TEST(DecideSlots, SeveralPublicKeysAndDowngrades) {
+  const std::string a(64, 'a'), b(64, 'B');
+  auto lc = load("[update]\npublic_key = " + a + ", " + b + "\nallow_downgrade = yes\n");
+  CHECK_EQUAL(std::string(""), join(lc.diagnostics));
+  LONGS_EQUAL(2, lc.config.update_public_keys.size());
+  CHECK_EQUAL(a, lc.config.update_public_keys[0]);
+  CHECK_EQUAL(std::string(64, 'b'), lc.config.update_public_keys[1]);
+  CHECK_TRUE(lc.config.update_allow_downgrade);
+  CHECK_FALSE(load("").config.update_allow_downgrade);
+
+  auto twice = load("[update]\npublic_key = " + a + " " + a + "\nallow_downgrade = maybe\n");
+  LONGS_EQUAL(2, twice.diagnostics.size());
+  CHECK_TRUE(contains(join(twice.diagnostics), "is listed twice"));
+  LONGS_EQUAL(0, twice.config.update_public_keys.size());
+  CHECK_FALSE(twice.config.update_allow_downgrade);
+}
+
 TEST(DecideSlots, BadSlotKeysKeepTheDefaults) {
-  auto lc = load("[boot]\non_failure = reboot, fallback-slot\n[slots]\nmode = abc\ntries = 0\n"
-                 "[update]\npublic_key = 1234\ncompatible = has space\n");
+  auto lc = load(
+      "[boot]\non_failure = reboot, fallback-slot\n[slots]\nmode = abc\ntries = 0\n"
+      "[update]\npublic_key = 1234\ncompatible = has space\n");
   LONGS_EQUAL(5, lc.diagnostics.size());
   CHECK_FALSE(lc.config.fallback_slot);
   CHECK_TRUE(lc.config.slot_mode == SlotMode::kNone);
   LONGS_EQUAL(3, lc.config.slot_tries);
-  CHECK_EQUAL(std::string(""), lc.config.update_public_key);
+  LONGS_EQUAL(0, lc.config.update_public_keys.size());
   CHECK_TRUE(contains(join(lc.diagnostics), "strata-bundle keygen"));
 }
 

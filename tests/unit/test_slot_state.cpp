@@ -59,14 +59,17 @@ std::string record(const std::string& body, size_t size = kSlotRecordSize) {
   return out;
 }
 
-const std::string kGoodBody =
-    "strata-slots 1\n"
+const std::string kSlotLines =
     "seq 42\n"
     "active b\n"
     "slot a good tries=0 id=" +
     kId +
     " version=1.0\n"
     "slot b trial tries=2 id=- version=2.0~rc1+git:abc_d-e\n";
+const std::string kGoodBody = "strata-slots 2\n" + kSlotLines + "min_version -\nkeys -\n";
+// What devices wrote before format 2: 512 bytes, no min_version or keys.
+const std::string kFormat1Body = "strata-slots 1\n" + kSlotLines;
+const std::string kKey1 = std::string(64, 'a'), kKey2 = std::string(63, 'b') + "c";
 
 std::string text_of(const std::string& bytes) {
   return bytes.substr(0, bytes.find('\0'));
@@ -148,8 +151,8 @@ TEST(SlotRecord, SerializeIsTheDocumentedText) {
 
 TEST(SlotRecord, EmptyFieldsAreDashes) {
   const std::string text = text_of(serialize_slot_state(initial_slot_state()));
-  CHECK_EQUAL(std::string("strata-slots 1\nseq 0\nactive a\nslot a good tries=0 id=- version=-\n"
-                          "slot b bad tries=0 id=- version=-\n"),
+  CHECK_EQUAL(std::string("strata-slots 2\nseq 0\nactive a\nslot a good tries=0 id=- version=-\n"
+                          "slot b bad tries=0 id=- version=-\nmin_version -\nkeys -\n"),
               text.substr(0, text.find("crc32 ")));
 }
 
@@ -174,16 +177,59 @@ TEST(SlotRecord, RoundTrips) {
   }
 }
 
-TEST(SlotRecord, TheLongestRecordFitsInASector) {
+TEST(SlotRecord, TheLongestRecordFitsInABlock) {
   const std::string longest_version(kMaxVersionLength, '.');
   const std::string longest_id(kMaxImageIdLength, 'a');
   SlotState s =
       state(1, slot(SlotStatus::kTrial, kMaxTries, longest_id, longest_version),
             slot(SlotStatus::kTrial, kMaxTries, longest_id, longest_version), std::numeric_limits<uint64_t>::max());
+  s.min_version = longest_version;
+  for (size_t i = 0; i < kMaxRecordKeys; ++i) s.keys.push_back(std::string(63, 'a') + static_cast<char>('0' + i));
   const std::string bytes = serialize_slot_state(s);
   LONGS_EQUAL(kSlotRecordSize, bytes.size());
-  LONGS_EQUAL(394, text_of(bytes).size());  // the arithmetic in slot_state.h
-  check_parses(bytes);
+  LONGS_EQUAL(996, text_of(bytes).size());  // the arithmetic in slot_state.cpp
+  auto back = parse_slot_state(bytes);
+  CHECK_TRUE_TEXT(back.ok() && *back == s, back.ok() ? "differs" : back.error().message().c_str());
+}
+
+TEST(SlotRecord, ReadsFormat1) {
+  auto r = parse_slot_state(record(kFormat1Body, kSlotRecordSizeV1));
+  CHECK_TRUE_TEXT(r.ok(), r.ok() ? "" : r.error().message().c_str());
+  LONGS_EQUAL(42, r->seq);
+  LONGS_EQUAL(1, r->active);
+  CHECK(r->slot[0] == slot(SlotStatus::kGood, 0, kId, "1.0"));
+  CHECK_EQUAL(std::string(""), r->min_version);
+  LONGS_EQUAL(0, r->keys.size());
+  // Written back, it is format 2 and reads the same.
+  auto again = parse_slot_state(serialize_slot_state(*r));
+  CHECK(again.ok() && *again == *r);
+  check_rejects(record(kFormat1Body, kSlotRecordSize), "too long (4096 bytes, a record is 512)");
+  check_rejects(record(kFormat1Body + "min_version -\nkeys -\n", kSlotRecordSizeV1),
+                "expected 5 lines before the crc32 line, found 7");
+  check_rejects(record(kGoodBody, kSlotRecordSizeV1), "truncated (512 of 4096 bytes)");
+}
+
+TEST(SlotRecord, MinVersionAndKeys) {
+  auto r =
+      parse_slot_state(record(body_with("min_version -\nkeys -", "min_version 2.0~rc1\nkeys " + kKey1 + "," + kKey2)));
+  CHECK_TRUE_TEXT(r.ok(), r.ok() ? "" : r.error().message().c_str());
+  CHECK_EQUAL(std::string("2.0~rc1"), r->min_version);
+  LONGS_EQUAL(2, r->keys.size());
+  CHECK_EQUAL(kKey1, r->keys[0]);
+  CHECK_EQUAL(kKey2, r->keys[1]);
+  CHECK_EQUAL(record(body_with("min_version -\nkeys -", "min_version 2.0~rc1\nkeys " + kKey1 + "," + kKey2)),
+              serialize_slot_state(*r));
+  check_rejects(record(body_with("min_version -", "min_version 1 0")), "line 6: min_version '1 0' has a character");
+  check_rejects(record(body_with("min_version -", "min_version ")), "line 6: min_version must be 1 to 64");
+  check_rejects(record(body_with("min_version -", "minimum -")), "line 6: expected 'min_version V'");
+  check_rejects(record(body_with("keys -", "keys " + kKey1.substr(1))), "line 7: key");
+  check_rejects(record(body_with("keys -", "keys " + std::string(64, 'A'))), "not 64 lower-case hex digits");
+  check_rejects(record(body_with("keys -", "keys " + kKey1 + ",")), "not 64 lower-case hex digits");
+  check_rejects(record(body_with("keys -", "keys ")), "not 64 lower-case hex digits");
+  std::string nine;
+  for (int i = 0; i < 9; ++i) nine += (i ? "," : "") + kKey1;
+  check_rejects(record(body_with("keys -", "keys " + nine)), "more than 8 keys");
+  check_rejects(record(body_with("keys -\n", "")), "expected 7 lines before the crc32 line, found 6");
 }
 
 TEST(SlotRecord, AcceptsTheDocumentedExample) {
@@ -223,21 +269,21 @@ TEST(SlotRecord, RejectsAMalformedCrcLine) {
 }
 
 TEST(SlotRecord, RejectsAnotherFormat) {
-  check_rejects(record(body_with("strata-slots 1", "strata-slots 2")), "unknown format version '2'");
-  check_rejects(record(body_with("strata-slots 1", "strata-slots 10")), "unknown format version");
-  check_rejects(record(body_with("strata-slots 1", "strata-slots")), "not a slot state record");
-  check_rejects(record(body_with("strata-slots 1", "strata-slot 1")), "not a slot state record");
-  check_rejects(record(body_with("strata-slots 1", "Strata-slots 1")), "not a slot state record");
+  check_rejects(record(body_with("strata-slots 2", "strata-slots 3")), "unknown format version '3'");
+  check_rejects(record(body_with("strata-slots 2", "strata-slots 10")), "unknown format version");
+  check_rejects(record(body_with("strata-slots 2", "strata-slots")), "not a slot state record");
+  check_rejects(record(body_with("strata-slots 2", "strata-slot 2")), "not a slot state record");
+  check_rejects(record(body_with("strata-slots 2", "Strata-slots 2")), "not a slot state record");
   check_rejects(std::string(kSlotRecordSize, '\0'), "not a slot state record");
   check_rejects(std::string(kSlotRecordSize, '\xff'), "not a slot state record");
 }
 
 TEST(SlotRecord, RejectsTruncatedAndOversizedCopies) {
   const std::string bytes = record(kGoodBody);
-  check_rejects("", "truncated (0 of 512 bytes)");
-  check_rejects(bytes.substr(0, 100), "truncated (100 of 512 bytes)");
-  check_rejects(bytes.substr(0, 511), "truncated (511 of 512 bytes)");
-  check_rejects(bytes + std::string(1, '\0'), "too long (513 bytes");
+  check_rejects("", "truncated (0 of 4096 bytes)");
+  check_rejects(bytes.substr(0, 100), "truncated (100 of 4096 bytes)");
+  check_rejects(bytes.substr(0, 4095), "truncated (4095 of 4096 bytes)");
+  check_rejects(bytes + std::string(1, '\0'), "too long (4097 bytes");
   check_rejects(bytes + bytes, "too long");
   // Cut inside the text and padded back to a sector: a torn write.
   std::string torn = bytes.substr(0, 60);
@@ -320,15 +366,18 @@ TEST(SlotRecord, RejectsDuplicateAndMissingLines) {
   // Two slot a lines (b missing), two b lines (a missing), swapped order.
   check_rejects(record(body_with(b_line, a_line)), "line 5: expected 'slot b ...', got 'slot a good");
   check_rejects(record(body_with(a_line, b_line)), "line 4: expected 'slot a ...', got 'slot b trial");
-  check_rejects(record("strata-slots 1\nseq 42\nactive b\n" + b_line + a_line), "line 4: expected 'slot a");
+  check_rejects(record("strata-slots 2\nseq 42\nactive b\n" + b_line + a_line + "min_version -\nkeys -\n"),
+                "line 4: expected 'slot a");
   // A duplicated seq, a missing active, lines out of order.
   check_rejects(record(body_with("active b\n", "seq 42\nactive b\n")),
-                "expected 5 lines before the crc32 line, found 6");
-  check_rejects(record(body_with("active b\n", "")), "expected 5 lines before the crc32 line, found 4");
+                "expected 7 lines before the crc32 line, found 8");
+  check_rejects(record(body_with("active b\n", "")), "expected 7 lines before the crc32 line, found 6");
   check_rejects(record(body_with("seq 42\nactive b\n", "active b\nseq 42\n")), "line 2: expected 'seq N'");
-  check_rejects(record(body_with(b_line, "")), "found 4");
-  check_rejects(record(body_with(b_line, b_line + b_line)), "found 6");
-  check_rejects(record(body_with("seq 42\n", "seq 42\n\n")), "found 6");
+  check_rejects(record(body_with(b_line, "")), "found 6");
+  check_rejects(record(body_with(b_line, b_line + b_line)), "found 8");
+  check_rejects(record(body_with("min_version -\nkeys -\n", "keys -\nmin_version -\n")),
+                "line 6: expected 'min_version V'");
+  check_rejects(record(body_with("seq 42\n", "seq 42\n\n")), "found 8");
   // A line that merely starts like the CRC line is the CRC line.
   check_rejects(record(body_with(b_line, b_line + "crc32 00000000\n")), "other than NUL padding");
 }
@@ -569,7 +618,7 @@ TEST(SlotChoice, TheReasonsNameTheSituation) {
 
 TEST(SlotChoice, ATrialRunsItsTriesThenRollsBack) {
   // An update of b with 3 tries that never gets `strata mark-good`.
-  SlotState s = finish_update(begin_update(initial_slot_state(), 1), 1, 3, kId, "2.0");
+  SlotState s = finish_update(begin_update(initial_slot_state(), 1), 1, 3, {kId, "2.0", "", {}});
   for (int boot = 1; boot <= 3; ++boot) {
     SlotChoice c = choose_slot(reading(s));
     LONGS_EQUAL(1, c.slot);
@@ -593,7 +642,7 @@ TEST(SlotChoice, ATrialRunsItsTriesThenRollsBack) {
 }
 
 TEST(SlotChoice, ATrialMarkedGoodStaysWithoutWrites) {
-  SlotState s = finish_update(begin_update(initial_slot_state(), 1), 1, 3, kId, "2.0");
+  SlotState s = finish_update(begin_update(initial_slot_state(), 1), 1, 3, {kId, "2.0", "", {}});
   SlotChoice c = choose_slot(reading(s));
   auto good = mark_good(*c.write, c.slot);
   CHECK(good.ok());
@@ -786,22 +835,22 @@ TEST(SlotTransitions, BeginUpdateMarksTheTargetBadFirst) {
 
 TEST(SlotTransitions, FinishUpdatePutsTheTargetOnTrial) {
   SlotState s = begin_update(initial_slot_state(), 1);
-  SlotState n = finish_update(s, 1, 3, kId, "2.0");
+  SlotState n = finish_update(s, 1, 3, {kId, "2.0", "", {}});
   LONGS_EQUAL(1, n.active);
   CHECK(n.slot[1] == slot(SlotStatus::kTrial, 3, kId, "2.0"));
   CHECK(n.slot[0] == s.slot[0]);
   // "-" means unknown in the record: such a version is recorded as unknown.
-  n = finish_update(s, 1, 3, kId, "-");
+  n = finish_update(s, 1, 3, {kId, "-", "", {}});
   CHECK_EQUAL(std::string(""), n.slot[1].version);
   auto back = parse_slot_state(serialize_slot_state(n));
   CHECK(back.ok() && *back == n);
-  CHECK(finish_update(s, 5, 3, kId, "2.0") == s);
+  CHECK(finish_update(s, 5, 3, {kId, "2.0", "", {}}) == s);
 }
 
 TEST(SlotTransitions, TransitionsKeepRecordsValid) {
   SlotState s = initial_slot_state();
-  s = finish_update(begin_update(s, 1), 1, kMaxTries, std::string(kMaxImageIdLength, 'e'),
-                    std::string(kMaxVersionLength, 'V'));
+  s = finish_update(begin_update(s, 1), 1, kMaxTries,
+                    {std::string(kMaxImageIdLength, 'e'), std::string(kMaxVersionLength, 'V'), "", {}});
   for (auto r : {mark_good(s, 1), mark_bad(s, 1), rollback(s, 1)}) {
     CHECK(r.ok());
     auto back = parse_slot_state(serialize_slot_state(*r));

@@ -29,15 +29,20 @@ constexpr size_t kChunk = 1 << 20;
 int usage() {
   std::fprintf(stderr,
                "usage: strata-bundle keygen DIR\n"
-               "       strata-bundle create --version V [--compatible NAME] [--key FILE.key] IMAGE OUT\n"
-               "       strata-bundle verify [--pubkey FILE.pub|HEX] BUNDLE\n"
+               "       strata-bundle create --version V [--compatible NAME] [--min-version V]\n"
+               "                            [--keys KEY[,KEY...]] [--key FILE.key[,FILE.key...]] IMAGE OUT\n"
+               "       strata-bundle verify [--pubkey KEY[,KEY...]] BUNDLE\n"
                "       strata-bundle show BUNDLE\n"
                "\n"
                "  keygen   write DIR/update.pub (for [update] public_key) and DIR/update.key\n"
                "           (secret: keep it on the build host); never overwrites a key\n"
-               "  create   wrap IMAGE into the bundle OUT, signed when --key is given\n"
-               "  verify   check the header, the image's size and sha256, and with --pubkey the\n"
-               "           signature; exit status 0 when the bundle is good, 1 when not\n"
+               "  create   wrap IMAGE into the bundle OUT, signed by each --key given;\n"
+               "           --min-version: devices refuse anything older once this is installed;\n"
+               "           --keys: the public keys devices trust after this update (key rotation)\n"
+               "  verify   check the header, the image's size and sha256, and with --pubkey that\n"
+               "           one of the keys signed it; exit status 0 when the bundle is good, 1 when not\n"
+               "\n"
+               "KEY is 64 hex digits or a file holding them (update.pub).\n"
                "  show     print the manifest\n"
                "\n"
                "BUNDLE and IMAGE may be '-' for standard input.\n");
@@ -158,6 +163,33 @@ Status write_new_file(const std::string& path, const std::string& data, mode_t m
   return f.commit(mode, false);
 }
 
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  for (size_t start = 0;;) {
+    const size_t comma = text.find(',', start);
+    out.push_back(text.substr(start, comma == std::string::npos ? comma : comma - start));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
+// --pubkey and --keys: comma-separated, each 64 hex digits or a file holding them (update.pub).
+Result<std::vector<std::string>> read_pubkeys(const std::string& arg, const std::string& option) {
+  std::string hex;
+  for (const std::string& one : split_commas(arg)) {
+    std::string key = one;
+    if (!(one.size() == 64 && strata::from_hex(one, 32, "key") && !strata::sys::exists(one))) {
+      auto text = strata::sys::read_value(one);
+      if (!text)
+        return strata::plain_error(option + " " + one + ": neither 64 hex digits nor a readable file (" +
+                                   text.error().message() + ")");
+      key = *text;
+    }
+    hex += (hex.empty() ? "" : ",") + key;
+  }
+  return strata::parse_key_list(hex, option);
+}
+
 int keygen(const Args& a) {
   if (a.pos.size() != 1 || !a.opts.empty()) return usage();
   const std::string dir = a.pos[0], pub = dir + "/update.pub", key = dir + "/update.key";
@@ -180,21 +212,28 @@ int create(const Args& a) {
   strata::Manifest m;
   m.version = a.opts.at("version");
   m.compatible = a.opts.count("compatible") ? a.opts.at("compatible") : "";
-  std::string secret;
+  m.min_version = a.opts.count("min-version") ? a.opts.at("min-version") : "";
+  if (a.opts.count("keys")) {
+    auto keys = read_pubkeys(a.opts.at("keys"), "--keys");
+    if (!keys) return fail(keys.error().message());
+    m.keys = *keys;
+  }
+  std::vector<std::string> secrets;
   if (a.opts.count("key")) {
-    const std::string& key = a.opts.at("key");
-    auto text = strata::sys::read_value(key);
-    if (!text) return fail(text.error().message());
-    secret = *text;
-    struct stat st {};
-    if (::stat(key.c_str(), &st) == 0 && (st.st_mode & 077))
-      std::fprintf(stderr, "strata-bundle: warning: %s can be read by others (chmod 600 it)\n", key.c_str());
+    for (const std::string& key : split_commas(a.opts.at("key"))) {
+      auto text = strata::sys::read_value(key);
+      if (!text) return fail(text.error().message());
+      secrets.push_back(*text);
+      struct stat st {};
+      if (::stat(key.c_str(), &st) == 0 && (st.st_mode & 077))
+        std::fprintf(stderr, "strata-bundle: warning: %s can be read by others (chmod 600 it)\n", key.c_str());
+    }
   }
   // Check the version, the name and the key before streaming a large image.
   strata::Manifest probe = m;
   probe.size = 1;
   probe.sha256 = std::string(64, '0');
-  if (auto h = strata::make_bundle_header(probe, secret); !h) return fail(h.error().message());
+  if (auto h = strata::make_bundle_header(probe, secrets); !h) return fail(h.error().message());
 
   auto in = open_input(image);
   if (!in) return fail(in.error().message());
@@ -216,13 +255,14 @@ int create(const Args& a) {
   }
   if (m.size == 0) return fail(image + " is empty: there is no image to bundle");
   m.sha256 = hash.hex();
-  auto header = strata::make_bundle_header(m, secret);
+  auto header = strata::make_bundle_header(m, secrets);
   if (!header) return fail(header.error().message());
   if (::pwrite(f.fd(), header->data(), header->size(), 0) != static_cast<ssize_t>(header->size()))
     return fail(strata::errno_error("write the header to " + f.tmp()).message());
   if (auto s = f.commit(0666 & ~current_umask(), true); !s) return fail(s.error().message());
   std::printf("wrote %s: version %s, %llu image bytes, sha256 %s, %s\n", out.c_str(), m.version.c_str(),
-              static_cast<unsigned long long>(m.size), m.sha256.c_str(), secret.empty() ? "unsigned" : "signed");
+              static_cast<unsigned long long>(m.size), m.sha256.c_str(),
+              secrets.empty() ? "unsigned" : ("signed by " + std::to_string(secrets.size()) + " key(s)").c_str());
   return 0;
 }
 
@@ -245,7 +285,12 @@ void print_manifest(const strata::BundleHeader& h) {
   std::printf("size:       %llu bytes\n", static_cast<unsigned long long>(m.size));
   std::printf("sha256:     %s\n", m.sha256.c_str());
   std::printf("compatible: %s\n", m.compatible.empty() ? "(any board)" : m.compatible.c_str());
-  std::printf("signature:  %s\n", h.signature.empty() ? "none (unsigned)" : "ed25519");
+  std::printf("min_version: %s\n", m.min_version.empty() ? "(none)" : m.min_version.c_str());
+  std::printf("keys:       %s\n", m.keys.empty() ? "(unchanged)" : strata::key_list_text(m.keys).c_str());
+  if (h.signatures.empty())
+    std::printf("signature:  none (unsigned)\n");
+  else
+    std::printf("signature:  ed25519 x %zu\n", h.signatures.size());
 }
 
 int show(const Args& a) {
@@ -258,27 +303,14 @@ int show(const Args& a) {
   return 0;
 }
 
-// --pubkey: 64 hex digits, or a file holding them (update.pub).
-Result<std::string> read_pubkey(const std::string& arg) {
-  if (arg.size() == 64 && strata::from_hex(arg, 32, "key") && !strata::sys::exists(arg)) return arg;
-  auto text = strata::sys::read_value(arg);
-  if (!text)
-    return strata::plain_error("--pubkey " + arg + ": neither 64 hex digits nor a readable file (" +
-                               text.error().message() + ")");
-  auto raw = strata::from_hex(*text, 32, "the public key in " + arg);
-  if (!raw) return raw.error();
-  return *text;
-}
-
 int verify(const Args& a) {
   if (a.pos.size() != 1 || a.opts.size() > a.opts.count("pubkey")) return usage();
   const std::string& path = a.pos[0];
-  std::string pubkey, key_name;
+  std::vector<std::string> pubkeys;
   if (a.opts.count("pubkey")) {
-    auto k = read_pubkey(a.opts.at("pubkey"));
+    auto k = read_pubkeys(a.opts.at("pubkey"), "--pubkey");
     if (!k) return fail(k.error().message());
-    pubkey = *k;
-    key_name = (*k == a.opts.at("pubkey") ? "" : "in ") + a.opts.at("pubkey");
+    pubkeys = *k;
   }
   auto in = open_input(path);
   if (!in) return fail(in.error().message());
@@ -287,14 +319,18 @@ int verify(const Args& a) {
   print_manifest(*h);
 
   std::vector<std::string> problems;
-  if (pubkey.empty()) {
+  if (pubkeys.empty()) {
     std::printf("signature check: skipped (no --pubkey)\n");
-  } else if (h->signature.empty()) {
+  } else if (h->signatures.empty()) {
     problems.push_back("the bundle is not signed (--pubkey was given)");
-  } else if (auto s = strata::verify_bundle_signature(*h, pubkey); !s) {
-    problems.push_back("bad signature: the bundle was not signed by the key " + key_name + ", or it was altered");
+  } else if (const auto by = strata::signing_keys(*h, pubkeys); by.empty()) {
+    const std::string& arg = a.opts.at("pubkey");
+    const bool named_by_file = arg.find_first_not_of("0123456789abcdefABCDEF,") != std::string::npos;
+    problems.push_back("bad signature: the bundle was not signed by " +
+                       std::string(pubkeys.size() == 1 ? "the key " : "any of the keys ") +
+                       (named_by_file ? "in " : "") + arg + ", or it was altered");
   } else {
-    std::printf("signature check: ok\n");
+    std::printf("signature check: ok (%zu of %zu keys)\n", by.size(), pubkeys.size());
   }
 
   // The image: exactly size bytes, with the hash the manifest gives.
@@ -343,7 +379,7 @@ int main(int argc, char** argv) {
   };
   const Command commands[] = {
       {"keygen", {}, keygen},
-      {"create", {"version", "compatible", "key"}, create},
+      {"create", {"version", "compatible", "key", "min-version", "keys"}, create},
       {"verify", {"pubkey"}, verify},
       {"show", {}, show},
   };

@@ -31,6 +31,8 @@ nlohmann::json record_json(const strata::SlotReading& r) {
                       {"active", std::string(1, strata::slot_name(r.state.active))}};
   for (int i = 0; i < strata::kSlotCount; i++)
     j[std::string(1, strata::slot_name(i))] = nlohmann::json(strata::slot_info_json(r.state.slot[i]));
+  j["min_version"] = r.state.min_version;
+  j["keys"] = r.state.keys;
   return j;
 }
 
@@ -48,6 +50,11 @@ void print_slots(const nlohmann::json& sl, const strata::SlotReading& now) {
                 name == str(sl, "booted") ? "  <- running" : "");
   }
   if (!now.detail.empty()) std::printf("  record:  %s\n", now.detail.c_str());
+  if (!now.state.min_version.empty())
+    std::printf("  updates: nothing older than %s installs\n", now.state.min_version.c_str());
+  if (!now.state.keys.empty())
+    std::printf("  updates: signed with one of %zu keys set by an update (replacing [update] public_key)\n",
+                now.state.keys.size());
   for (const auto& r : sl.value("reasons", nlohmann::json::array()))
     if (r.is_string()) std::printf("  at boot: %s\n", r.get<std::string>().c_str());
 }

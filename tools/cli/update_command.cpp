@@ -58,7 +58,8 @@ int update_command(const Context& c, const std::string& source, const std::strin
                 " in /run/strata/status (was its partition found at boot?)");
 
   strata::UpdateOptions o;
-  o.public_key_hex = cfg.update_public_key;
+  o.policy.config_keys = cfg.update_public_keys;
+  o.policy.allow_downgrade = cfg.update_allow_downgrade;
   o.compatible = cfg.update_compatible;
   o.tries = cfg.slot_tries;
   o.lock_path = strata::paths::kLock;
@@ -76,7 +77,10 @@ int update_command(const Context& c, const std::string& source, const std::strin
       return s;
     };
   }
-  if (o.public_key_hex.empty()) say("no [update] public_key: the bundle's signature is not checked");
+  strata::SlotStore store(strata::data::kSlotState);
+  store.crash_point = o.crash_point;
+  if (const auto r = store.read(); strata::trusted_keys(r.state, o.policy.config_keys).empty())
+    say("no [update] public_key: the bundle's signature is not checked");
 
   int in = STDIN_FILENO;
   strata::UniqueFd file;
@@ -87,8 +91,6 @@ int update_command(const Context& c, const std::string& source, const std::strin
     in = file.get();
   }
   catch_signals();
-  strata::SlotStore store(strata::data::kSlotState);
-  store.crash_point = o.crash_point;
   auto r = strata::install_update(in, t, o, store);
   if (!r) return fail("update refused: " + r.error().message());
   const double mib = static_cast<double>(r->bytes) / (1 << 20);
