@@ -60,6 +60,34 @@ def signed_with_other_key(board, tmp, version=2):
     return out
 
 
+def keygen(tmp, name):
+    """A fresh signing key pair in TMP/NAME: returns (update.pub, update.key)."""
+    keys = os.path.join(tmp, name)
+    subprocess.run([strata_bundle(), "keygen", keys], check=True, stdout=subprocess.DEVNULL)
+    return os.path.join(keys, "update.pub"), os.path.join(keys, "update.key")
+
+
+def rewrapped(board, tmp, name, version, signers, trust=None, min_version=None):
+    """The board's version-2 image in a new bundle: VERSION, signed by each key
+    file in SIGNERS, with keys= TRUST (public key files) and min_version=."""
+    image = os.path.join(tmp, "image-v2.squashfs")
+    if not os.path.exists(image):
+        with open(bundle(board, 2), "rb") as f:
+            f.seek(4096)
+            with open(image, "wb") as out:
+                shutil.copyfileobj(f, out)
+    out = os.path.join(tmp, name + ".bundle")
+    cmd = [strata_bundle(), "create", "--version", str(version), "--compatible", board]
+    if signers:
+        cmd += ["--key", ",".join(signers)]
+    if trust:
+        cmd += ["--keys", ",".join(trust)]
+    if min_version:
+        cmd += ["--min-version", str(min_version)]
+    subprocess.run(cmd + [image, out], check=True, stdout=subprocess.DEVNULL)
+    return out
+
+
 def unsigned_or_for(board, tmp, compatible, name, size_mib=None):
     """A bundle signed with the board's key, for another board (compatible),
     or with an image of size_mib MiB (sparse: only its header is used)."""

@@ -83,3 +83,15 @@ expect 1 'not a strata bundle' verify image
 expect 2 'usage' create image bundle2
 
 echo "all strata-bundle checks passed"
+
+# Key rotation and anti-rollback fields: two signers, a new key set, a minimum.
+expect 0 'signed by 2 key\(s\)' create --version 3 --min-version 2.5 --keys other/update.pub,keys/update.pub \
+  --key keys/update.key,other/update.key image rotate
+expect 0 'signature: +ed25519 x 2' show rotate
+expect 0 'min_version: 2.5' show rotate
+expect 0 "keys: +$(cat other/update.pub),$(cat keys/update.pub)" show rotate
+expect 0 'signature check: ok \(1 of 1 keys\)' verify --pubkey other/update.pub rotate
+expect 0 'signature check: ok \(2 of 2 keys\)' verify --pubkey other/update.pub,keys/update.pub rotate
+expect 1 "min_version '4' is newer than the bundle's version '3'" create --version 3 --min-version 4 image bad
+expect 1 'is listed twice' create --version 3 --keys keys/update.pub,keys/update.pub image bad
+[ ! -e bad ] || fail "a refused create left its output"
