@@ -20,7 +20,6 @@
 #include "log.h"
 #include "sys.h"
 
-
 namespace strata {
 namespace {
 

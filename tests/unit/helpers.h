@@ -42,7 +42,8 @@ inline BlockDevice dev(std::string path, std::string type, std::string partlabel
 }
 
 // A config from INI text (named `file` in diagnostics) and a command line.
-inline LoadedConfig load(const std::string& ini, const std::string& cmdline = "", const std::string& file = "test.ini") {
+inline LoadedConfig load(const std::string& ini, const std::string& cmdline = "",
+                         const std::string& file = "test.ini") {
   return load_config(ini, file, strata_words(cmdline));
 }
 

@@ -15,7 +15,6 @@ using strata::test::load;
 
 namespace {
 
-
 // One key set from the file, expecting it to be taken.
 LoadedConfig load_ok(const std::string& section, const std::string& line) {
   LoadedConfig lc = load("[" + section + "]\n" + line + "\n");

@@ -15,7 +15,6 @@ using strata::test::kOverlayOptions;
 
 namespace {
 
-
 // The default config, PARTLABEL=root-a on /dev/vda1 holding `type`.
 Facts facts_with_root(const std::string& type) {
   Facts f;

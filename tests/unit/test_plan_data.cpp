@@ -16,7 +16,6 @@ using strata::test::kOverlayOptions;
 
 namespace {
 
-
 // Root PARTLABEL=root-a on /dev/vda1 (squashfs); the data partition, if
 // `data_type` is not null, on /dev/vda3 labelled "data" holding that type.
 Facts facts(const char* data_type = "ext4") {
