@@ -28,8 +28,7 @@ std::string parent(const std::string& dir) {
   return slash == 0 || slash == std::string::npos ? "/" : dir.substr(0, slash);
 }
 
-// What is left of the walk appended to where it stopped, lexically: where a
-// missing path would be.
+// What is left of the walk appended to where it stopped, lexically.
 std::string append_rest(std::string at, std::deque<std::string>& rest) {
   for (const auto& c : rest) {
     if (c == ".") continue;
@@ -61,10 +60,17 @@ Resolution resolve_in_root(const std::string& path, const PathLookup& lookup) {
       return r;
     }
     switch (e.kind) {
-      case PathEntry::kMissing:
+      case PathEntry::kMissing: {
         r.err = ENOENT;
-        r.path = append_rest(next, rest);
+        r.last_missing = rest.empty();
+        // Only below the missing component is every name known to be free:
+        // a ".." after it (or a link before it) could lead back to a link.
+        bool climbs = false;
+        for (const auto& c : rest) climbs = climbs || c == "..";
+        r.creatable = r.links.empty() && !climbs;
+        r.path = climbs ? next : append_rest(next, rest);
         return r;
+      }
       case PathEntry::kSymlink: {
         r.links.push_back(next);
         if (static_cast<int>(r.links.size()) > kMaxSymlinks || e.target.empty()) {

@@ -25,7 +25,8 @@ using PathLookup = std::function<PathEntry(const std::string& path)>;
 inline constexpr int kMaxSymlinks = 40;
 
 struct Resolution {
-  // ENOENT (a component is missing: `path` then names where it would be),
+  // ENOENT (a component is missing: `path` names it, or the whole path
+  // below it when no ".." follows),
   // ENOTDIR (a component before the last is not a directory), ELOOP, or the
   // lookup's own errno. 0: `path` exists.
   int err = 0;
@@ -34,12 +35,17 @@ struct Resolution {
   // Where each symlink that was followed sits, inside the root, in order.
   std::vector<std::string> links;
   PathEntry::Kind kind = PathEntry::kMissing;  // what `path` is, when err == 0
+  // ENOENT at the path's last component (`path` is that name).
+  bool last_missing = false;
+  // ENOENT with no symlink followed and no ".." after the missing component:
+  // making `path` with mkdir creates only new directories, inside the root.
+  bool creatable = false;
 
   bool exists() const { return err == 0; }
   // Missing only because a followed symlink points nowhere.
   bool dangling() const { return err == ENOENT && !links.empty(); }
   // Missing, with no symlink on the way: the path can be created as named.
-  bool missing_plainly() const { return err == ENOENT && links.empty(); }
+  bool missing_plainly() const { return err == ENOENT && creatable; }
 };
 
 // Walks `path` (absolute or relative: both start at the root) component by component.

@@ -145,11 +145,31 @@ TEST(ResolveInRoot, AnEmptyLinkTargetIsDangling) {
 
 TEST(ResolveInRoot, AMissingPathWithoutLinksCanBeCreatedWhereItIsNamed) {
   FakeTree t = image();
-  Resolution r = t.resolve("/etc/new/deeper/../state");
+  Resolution r = t.resolve("/etc/new/./deeper/state");
   LONGS_EQUAL(ENOENT, r.err);
   CHECK(r.missing_plainly());
-  CHECK_EQUAL(std::string("/etc/new/state"), r.path);
-  CHECK_EQUAL(std::string("/etc/new/state does not exist"), describe_resolution(r));
+  CHECK_FALSE(r.last_missing);
+  CHECK_EQUAL(std::string("/etc/new/deeper/state"), r.path);
+  CHECK_EQUAL(std::string("/etc/new/deeper/state does not exist"), describe_resolution(r));
+  CHECK(t.resolve("/etc/new").last_missing);
+}
+
+TEST(ResolveInRoot, DotDotAfterAMissingComponentIsNotCreatable) {
+  // /etc/new/../app would be /etc/app, a link: making it with mkdir would follow it.
+  FakeTree t = image();
+  Resolution r = t.resolve("/etc/new/../app/x");
+  LONGS_EQUAL(ENOENT, r.err);
+  CHECK_FALSE(r.missing_plainly());
+  CHECK_EQUAL(std::string("/etc/new"), r.path);
+}
+
+TEST(ResolveInRoot, AMissingPathBehindALinkIsNotCreatable) {
+  FakeTree t = image();
+  Resolution r = t.resolve("/etc/app/new");
+  LONGS_EQUAL(ENOENT, r.err);
+  CHECK_FALSE(r.missing_plainly());
+  CHECK(r.dangling());
+  CHECK_EQUAL(std::string("/var/lib/app/new"), r.path);
 }
 
 TEST(ResolveInRoot, ALoopIsELOOP) {
