@@ -207,12 +207,12 @@ static void skip_bind(const char* kind, const std::string& configured, const std
   LOGW("%s %s skipped: %s; boot goes on", kind, configured.c_str(), why.c_str());
 }
 
-// Says where a path that went through a symlink or ".." was bound.
+// Records where a path that went through a symlink or ".." was bound.
 static void note_resolved(const char* kind, const std::string& configured, const std::string& at,
                           std::vector<std::string>& actions) {
   if (at == configured) return;
+  // boot.cpp logs every action.
   actions.push_back(std::string(kind) + " " + configured + ": bound at " + at + " (resolved inside the new root)");
-  LOGN("%s %s: bound at %s (resolved inside the new root)", kind, configured.c_str(), at.c_str());
 }
 
 Status Executor::bind_persistent(const BootPlan& plan, std::vector<std::string>& warnings) {
