@@ -78,7 +78,8 @@ Resolution resolve_in_root(const std::string& path, const PathLookup& lookup) {
           r.path = next;
           return r;
         }
-        if (e.target[0] == '/') at = "/";  // absolute: from the root, not from the host's /
+        if (e.target[0] == '/')
+          at.assign(1, '/');  // absolute: from the root, not the host's / (assign: GCC 12 -Wrestrict)
         auto target = split_components(e.target);
         rest.insert(rest.begin(), target.begin(), target.end());
         break;

@@ -49,7 +49,12 @@ bool lookup_openat2(int rootfd, const std::string& rel, PathEntry& out) {
   struct open_how how {};
   how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  int fd = static_cast<int>(::syscall(SYS_openat2, rootfd, rel.c_str(), &how, sizeof how));
+  int fd = -1;
+  // EAGAIN: a rename raced the lookup of ".." (openat2(2)); the kernel asks for a retry.
+  for (int tries = 0; tries < 8; tries++) {
+    fd = static_cast<int>(::syscall(SYS_openat2, rootfd, rel.c_str(), &how, sizeof how));
+    if (fd >= 0 || (errno != EAGAIN && errno != EINTR)) break;
+  }
   if (fd < 0) {
     if (errno == ENOSYS) return false;
     out = missing_or_error(errno);

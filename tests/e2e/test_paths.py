@@ -17,24 +17,24 @@ WORDS = "strata.binds.readonly=" + ",".join(BINDS) + " strata.persist.paths=" + 
 
 
 class LinkedPaths(BoardTest):
-    def linked_image(self, disk):
+    def linked_image(self, disk, version=1):
         """The demo image plus the links, written into slot a."""
-        extra = self.path("links")
+        extra = self.path(f"links-{version}")
         for d, f, text in (("srv/factory", "cal", "cal"), ("srv/plain", "x", "plain"), ("srv/climbed", "x", "up"),
                            ("srv/dotdot", "x", "dotdot"), ("opt/app", "config", "app")):
             os.makedirs(os.path.join(extra, d), exist_ok=True)
             with open(os.path.join(extra, d, f), "w") as fh:
                 fh.write(text + "\n")
         os.makedirs(os.path.join(extra, "etc"), exist_ok=True)
-        os.makedirs(os.path.join(extra, "var/lib"), exist_ok=True)
+        os.makedirs(os.path.join(extra, "var/lib/svc"), exist_ok=True)
         for target, at in (("../srv/factory", "etc/rel"), ("/srv/plain", "etc/abs"),
                            ("../../../../../../srv/climbed", "etc/climb"), ("/nowhere", "etc/dangling"),
                            ("/newroot", "etc/initramfs"),  # exists in the initramfs only
                            ("loop", "etc/loop"), ("../../opt/app", "var/lib/applink"),
-                           ("/nowhere/state", "var/lib/gone")):
+                           ("/nowhere/state", "var/lib/gone"), ("../var/lib/svc", "etc/svc")):
             os.symlink(target, os.path.join(extra, at))
-        img = self.path("root-links.squashfs")
-        self.tool("mkrootfs", self.board, img, "squashfs", "1", extra)
+        img = self.path(f"root-links-{version}.squashfs")
+        self.tool("mkrootfs", self.board, img, "squashfs", str(version), extra)
         off, size = partition_offset(disk, "root-a")
         self.assertLessEqual(os.path.getsize(img), size)
         subprocess.run(["dd", f"if={img}", f"of={disk}", "bs=1M", f"seek={off >> 20}", "conv=notrunc",
@@ -83,6 +83,30 @@ class LinkedPaths(BoardTest):
         m = self.boot(disk=disk, words=WORDS)
         m.wait_shell()
         self.assertEqual(m.ok("cat /opt/app/state").strip(), "kept")
+
+    def test_preserve_paths_follow_links_into_the_upper(self):
+        disk = self.disk("preserve.img")
+        self.linked_image(disk, 1)
+        words = "strata.upper.on_lower_change=preserve strata.upper.preserve=/etc/svc,/etc/loop,/etc/hostname"
+        m = self.boot(disk=disk, words=words)
+        m.wait_shell()
+        # Written through the image's link: the file is in the upper at the target.
+        m.ok("echo user > /etc/svc/db && echo other > /etc/other && sync")
+        self.assertEqual(m.ok("cat /run/strata/upper/data/var/lib/svc/db").strip(), "user")
+        m.send("poweroff -f\n")
+        m.wait_exit(60)
+        self.linked_image(disk, 2)
+        m = self.boot(disk=disk, words=words)
+        m.expect(r"strata:   preserve path /etc/loop skipped: too many symlinks", 90)
+        m.wait_shell()
+        self.assertIn("VERSION_ID=2", m.ok("cat /etc/os-release"))
+        self.assertTrue(m.seen(r"lower image changed .*: preserve"))
+        self.assertEqual(m.ok("cat /etc/svc/db").strip(), "user")
+        self.assertNotEqual(m.sh("cat /etc/other")[0], 0)
+        status = json.loads(m.ok("cat /run/strata/status"))
+        self.assertTrue(status["degraded"])
+        self.assertTrue(any(w.startswith("preserve path /etc/loop skipped") for w in status["warnings"]),
+                        status["warnings"])
 
 
 if __name__ == "__main__":
