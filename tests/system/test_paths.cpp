@@ -7,6 +7,8 @@
 #include <CppUTest/TestHarness.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "data_image.h"
@@ -234,5 +236,35 @@ TEST(PreservePaths, LinksAreFollowedAsTheNewRootShowsThemAndLoopsAreSkipped) {
     SYS_CHECK(!path_exists(up + "/etc/loop"));
     SYS_EQ(1u, dp.warnings.size());
     SYS_CHECK_MSG(has(dp.warnings, "preserve path /etc/loop skipped: too many symlinks"), lines(dp.warnings));
+  });
+}
+
+TEST(PreservePaths, AnOpaqueDirectoryOrAWhiteoutHidesTheImagesLink) {
+  // As the overlay will show it: the image's /etc/svc link is not there when
+  // the upper's /opt is opaque or the upper whited /etc/svc out.
+  run_isolated([](Ctx& c) {
+    ::umask(022);
+    DataDisk disk;
+    if (auto e = setup_data_disk(disk, c.scratch + "/data.img", c.scratch + data::kMount, 32); !e.empty())
+      fail(__FILE__, __LINE__, e);
+    const std::string lower = c.scratch + paths::kLower;
+    link("../var/lib/svc", lower + "/opt/svc");
+    link("../var/lib/svc", lower + "/etc/svc");
+    mkdirs(lower + "/var/lib/svc");
+    strata::DataPartition dp(c.scratch);
+    SYS_OK(dp.ensure_upper());
+    const std::string up = dp.upper() + "/data";
+    put(up + "/var/lib/svc/db", "user db\n");
+    mkdirs(up + "/opt");
+    SYS_CHECK(::setxattr((up + "/opt").c_str(), "trusted.overlay.opaque", "y", 1, 0) == 0);
+    mkdirs(up + "/etc");
+    SYS_CHECK(::mknod((up + "/etc/svc").c_str(), S_IFCHR | 0000, makedev(0, 0)) == 0);
+    std::vector<std::string> log;
+    SYS_OK(dp.apply_lower_change("old-id", strata::LowerChange::kKeep, {}, log));
+    SYS_OK(dp.apply_lower_change("new-id", strata::LowerChange::kPreserve, {"/opt/svc", "/etc/svc"}, log));
+    SYS_CHECK_MSG(!path_exists(up + "/var/lib/svc/db"), lines(log));  // nothing led there
+    struct stat st {};
+    SYS_CHECK(::lstat((up + "/etc/svc").c_str(), &st) == 0 && S_ISCHR(st.st_mode));  // the whiteout is kept
+    SYS_EQ(0u, dp.warnings.size());
   });
 }
