@@ -8,6 +8,7 @@
 
 #include "bundle.h"
 #include "device_spec.h"
+#include "resolve.h"
 #include "text.h"
 
 namespace strata {
@@ -80,13 +81,16 @@ bool valid_abs_path(const std::string& v) {
 }
 
 // A list of absolute paths below /, normalised ("/etc/" and "/etc/." are "/etc").
+// ".." is kept: the path is resolved inside the new root at boot (resolve.h),
+// where ".." after a symlink climbs from the link's target, not lexically.
 std::optional<std::string> parse_paths(const std::string& v, std::vector<std::string>& out) {
   std::vector<std::string> paths;
   for (const auto& p : split_list(v)) {
     // "/etc/", "/etc/." and "/etc" are one directory; so are "//", "/." and "/".
     std::string dir = p;
     while (dir.size() > 1 && (dir.back() == '/' || dir.compare(dir.size() - 2, 2, "/.") == 0)) dir.pop_back();
-    if (!valid_abs_path(p) || dir == "/") return "'" + p + "' is not an absolute path below /";
+    if (p.empty() || p[0] != '/' || p.find('\0') != std::string::npos || normalize_lexically(dir) == "/")
+      return "'" + p + "' is not an absolute path below /";
     paths.push_back(dir);
   }
   out = paths;

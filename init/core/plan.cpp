@@ -2,6 +2,7 @@
 
 #include "data_layout.h"
 #include "paths.h"
+#include "resolve.h"
 
 namespace strata {
 namespace {
@@ -272,7 +273,7 @@ std::string format_plan(const BootPlan& p) {
       o += std::string("upper: none; root: the lower alone, read-only, at ") + paths::kNewRoot + "\n";
     }
     for (const auto& path : p.persist_paths)
-      o += "bind read-write: " + path + " from /run/strata/data/strata/persist" + path +
+      o += "bind read-write: " + path + " from /run/strata/data/strata/persist" + normalize_lexically(path) +
            (p.persist_add_new ? " (new files from the image added)" : "") + "\n";
     for (const auto& b : p.binds) {
       o += "bind read-only: " + b.path + " from " + b.source + (b.nosuid ? " nosuid" : "") + (b.nodev ? " nodev" : "") +

@@ -31,8 +31,9 @@ struct Facts {
 };
 
 struct BindPlan {
-  std::string path;    // inside the new root
-  std::string source;  // the pristine lower's copy, under /run/strata/lower
+  std::string path;    // as configured; resolved inside the new root at boot (resolve.h)
+  std::string source;  // the pristine lower's copy as named, for --plan; the executor binds the
+                       // image's directory at the resolved path
   bool nosuid = true, nodev = true, noexec = false;
 };
 

@@ -7,10 +7,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "data_layout.h"
 #include "log.h"
+#include "paths.h"
+#include "resolve.h"
 #include "sys.h"
 
 namespace fs = std::filesystem;
@@ -97,6 +100,72 @@ Status copy_entry(const std::string& from, const std::string& to) {
   if (::lstat(from.c_str(), &st) != 0) return errno_error("lstat " + from);
   if (auto s = copy_one(from, to, st); !s) return s;
   return S_ISDIR(st.st_mode) ? copy_missing(from, to) : Status();
+}
+
+PathEntry entry_of(const std::string& file, const struct stat& st) {
+  PathEntry e;
+  if (S_ISDIR(st.st_mode)) {
+    e.kind = PathEntry::kDirectory;
+  } else if (S_ISLNK(st.st_mode)) {
+    e.kind = PathEntry::kSymlink;
+    std::error_code ec;
+    e.target = fs::read_symlink(file, ec).string();
+    if (ec) e.err = ec.value();
+  } else {
+    e.kind = PathEntry::kOther;
+  }
+  return e;
+}
+
+bool is_whiteout(const struct stat& st) {
+  return S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0);
+}
+
+bool is_opaque(const std::string& dir) {
+  char v = 0;
+  return ::lgetxattr(dir.c_str(), "trusted.overlay.opaque", &v, 1) == 1 && v == 'y';
+}
+
+// Looks a path up as the overlay of `upper_data` over `lower` would show it,
+// before it is mounted: the upper's entry if any (a whiteout hides the
+// lower's), else the lower's, unless an upper directory above is opaque or
+// the lower has no directory there. The walk (resolve.h) hands in paths whose
+// every prefix it found to be a directory, so nothing here follows a link.
+PathLookup overlay_lookup(const std::string& upper_data, const std::string& lower) {
+  return [upper_data, lower](const std::string& path) {
+    struct stat st {};
+    if (::lstat((upper_data + path).c_str(), &st) == 0)
+      return is_whiteout(st) ? PathEntry{} : entry_of(upper_data + path, st);
+    if (errno != ENOENT) return PathEntry{PathEntry::kMissing, "", errno};
+    for (size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+      const std::string above = path.substr(0, slash);
+      if (::lstat((upper_data + above).c_str(), &st) == 0 && is_opaque(upper_data + above)) return PathEntry{};
+      if (::lstat((lower + above).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return PathEntry{};
+    }
+    if (::lstat((lower + path).c_str(), &st) != 0) return PathEntry{};
+    return entry_of(lower + path, st);
+  };
+}
+
+// What of a preserve path lives in an upper: the links followed on the way
+// and the entry it resolves to, each resolved as the new root would show it
+// (never outside it). Sets `why` when the path cannot be resolved.
+std::vector<std::string> preserved_entries(const std::string& path, const std::string& upper_data,
+                                           const std::string& lower, std::string& why) {
+  Resolution r = resolve_in_root(path, overlay_lookup(upper_data, lower));
+  why.clear();
+  if (r.err != 0 && r.err != ENOENT) {
+    why = describe_resolution(r);
+    return {};
+  }
+  if (r.path == "/") {
+    why = "resolves to the root itself";
+    return {};
+  }
+  std::vector<std::string> out = r.links;
+  // A whiteout there (a shipped file the user deleted) is kept as well.
+  if (r.err == 0 || r.last_missing) out.push_back(r.path);
+  return out;
 }
 
 }  // namespace
@@ -202,9 +271,12 @@ Status DataPartition::apply_lower_change(const std::string& lower_id, LowerChang
     const std::string upper = p(upper_), fresh = upper + ".new";
     if (lexists(fresh) && lexists(upper)) {
       for (const auto& path : preserve) {
-        const std::string moved = fresh + "/data" + path, home = upper + "/data" + path;
-        if (lexists(moved) && !lexists(home) && ::rename(moved.c_str(), home.c_str()) != 0)
-          return errno_error("put " + path + " back into the upper");
+        std::string why;
+        for (const auto& entry : preserved_entries(path, fresh + "/data", p(paths::kLower), why)) {
+          const std::string moved = fresh + "/data" + entry, home = upper + "/data" + entry;
+          if (lexists(moved) && !lexists(home) && ::rename(moved.c_str(), home.c_str()) != 0)
+            return errno_error("put " + entry + " back into the upper");
+        }
       }
       if (auto s = sync(); !s) return s;
       if (auto s = move_to_trash(fresh, "upper", log); !s) return s;
@@ -220,12 +292,13 @@ Status DataPartition::apply_lower_change(const std::string& lower_id, LowerChang
     for (const char* d : {"/data", "/work"})
       if (auto s = sys::mkdir_p(fresh + d); !s) return s;
     if (policy == LowerChange::kPreserve) {
-      for (const auto& path : preserve) {
-        const std::string from = upper + "/data" + path, to = fresh + "/data" + path;
-        if (!lexists(from) || inside_another(path, preserve)) continue;
-        if (auto s = make_parents(upper + "/data", fresh + "/data", path); !s) return s;
-        if (::rename(from.c_str(), to.c_str()) != 0) return errno_error("preserve " + path);
-        log.push_back("preserved " + path);
+      const std::vector<std::string> entries = preserved_in(upper + "/data", preserve);
+      for (const auto& entry : entries) {
+        const std::string from = upper + "/data" + entry, to = fresh + "/data" + entry;
+        if (!lexists(from) || inside_another(entry, entries)) continue;
+        if (auto s = make_parents(upper + "/data", fresh + "/data", entry); !s) return s;
+        if (::rename(from.c_str(), to.c_str()) != 0) return errno_error("preserve " + entry);
+        log.push_back("preserved " + entry);
       }
     }
     if (auto s = sync(); !s) return s;
@@ -237,9 +310,25 @@ Status DataPartition::apply_lower_change(const std::string& lower_id, LowerChang
   return sys::write_file_durable(id_path, lower_id + "\n");
 }
 
+std::vector<std::string> DataPartition::preserved_in(const std::string& upper_data,
+                                                     const std::vector<std::string>& preserve) {
+  std::vector<std::string> entries;
+  for (const auto& path : preserve) {
+    std::string why;
+    auto found = preserved_entries(path, upper_data, p(paths::kLower), why);
+    if (!why.empty()) {
+      warnings.push_back("preserve path " + path + " skipped: " + why);
+      LOGW("preserve path %s skipped: %s", path.c_str(), why.c_str());
+    }
+    for (auto& e : found)
+      if (std::find(entries.begin(), entries.end(), e) == entries.end()) entries.push_back(e);
+  }
+  return entries;
+}
+
 Result<std::string> DataPartition::prepare_persistent(const std::string& path, const std::string& lower_copy,
                                                       bool add_new, std::vector<std::string>& log) {
-  const std::string tree = p(data::kPersist) + path;
+  const std::string tree = p(data::kPersist) + normalize_lexically(path);  // never above persist/
   std::error_code ec;
   if (!lexists(tree)) {
     // Seed into a temp name and rename: a cut leaves no half-seeded tree.
@@ -278,9 +367,10 @@ Status DataPartition::seed_slot_upper(int from, int to, const std::vector<std::s
   if (auto s = move_to_trash(seed, "upper", log); !s) return s;
   for (const char* d : {"/data", "/work"})
     if (auto s = sys::mkdir_p(seed + d); !s) return s;
-  for (const auto& path : preserve) {
+  const std::vector<std::string> entries = preserved_in(src, preserve);
+  for (const auto& path : entries) {
     const std::string from_path = src + path, to_path = seed + "/data" + path;
-    if (!lexists(from_path) || inside_another(path, preserve)) continue;
+    if (!lexists(from_path) || inside_another(path, entries)) continue;
     if (auto s = make_parents(src, seed + "/data", path); !s) return s;
     // Copies, not renames: the running system keeps its upper.
     Status s = copy_entry(from_path, to_path);

@@ -53,10 +53,18 @@ class DataPartition {
   Status seed_slot_upper(int from, int to, const std::vector<std::string>& preserve, std::vector<std::string>& log);
 
   std::string p(const std::string& path) const { return root_ + path; }
+
+  // Preserve paths that could not be resolved inside the upper (a loop, a
+  // file where a directory is needed) and were skipped: for the console and the status.
+  std::vector<std::string> warnings;
   // This partition's upper (data/ and work/ inside): upper, or upper-a / upper-b.
   std::string upper() const { return p(upper_); }
 
  private:
+  // The entries of the upper `upper_data` that `preserve` names: each path
+  // resolved as the new root shows it (the upper over the image at
+  // /run/strata/lower), the symlinks followed on the way included.
+  std::vector<std::string> preserved_in(const std::string& upper_data, const std::vector<std::string>& preserve);
   Status move_to_trash(const std::string& path, const std::string& kind, std::vector<std::string>& log);
   Status sync() const;
   std::string root_;

@@ -151,8 +151,8 @@ struct Boot {
         return plan.fatal;
       }
 
-      std::vector<std::string> warnings;
       Status s = ex.mount_layers(plan);
+      std::vector<std::string> warnings = ex.warnings();
       if (s) s = ex.bind_paths(plan, warnings);
       if (s) ex.protect_slots(plan, warnings);
       for (const auto& a : ex.actions()) LOGN("%s", a.c_str());

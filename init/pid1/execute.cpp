@@ -3,6 +3,8 @@
 #include <sys/mount.h>
 #include <time.h>
 
+#include <set>
+
 #include "clock.h"
 #include "data_layout.h"
 #include "image_id.h"
@@ -11,6 +13,7 @@
 #include "paths.h"
 #include "persist.h"
 #include "probe.h"
+#include "resolve_path.h"
 #include "slot_store.h"
 #include "sys.h"
 #include "write_window.h"
@@ -144,10 +147,10 @@ Status Executor::mount_data(const BootPlan& plan) {
   // Before the policy (it finishes a cut swap); the policy leaves data/ and work/ in place.
   if (auto s = dp.ensure_upper(); !s) return s;
   const std::string lower_dev = loop_device_.empty() ? plan.root_device : loop_device_;
-  if (auto s = dp.apply_lower_change(lower_identity(path(paths::kLower), lower_dev), plan.on_lower_change,
-                                     plan.preserve, actions_);
-      !s)
-    return s;
+  Status applied = dp.apply_lower_change(lower_identity(path(paths::kLower), lower_dev), plan.on_lower_change,
+                                         plan.preserve, actions_);
+  warnings_.insert(warnings_.end(), dp.warnings.begin(), dp.warnings.end());
+  if (!applied) return applied;
   return dp.probe_upper();
 }
 
@@ -174,38 +177,92 @@ Status Executor::mount_layers(const BootPlan& plan) {
   return s;
 }
 
+Executor::BindPoint Executor::bind_point(const std::string& configured) const {
+  BindPoint b;
+  auto r = sys::resolve_in_root(path(paths::kNewRoot), configured);
+  if (!r) {
+    b.why = r.error().message();
+  } else if (r->missing_plainly()) {
+    b.at = r->path;
+    b.create = true;
+  } else {
+    b.why = describe_resolution(*r);
+    if (b.why.empty()) b.at = r->path;
+  }
+  return b;
+}
+
+std::string Executor::image_dir(const std::string& at) const {
+  // The same place in the image, and nothing else: a link there (the upper
+  // replaced the image's directory) does not lead somewhere else instead.
+  auto r = sys::resolve_in_root(path(paths::kLower), at);
+  if (!r || !r->exists() || !r->links.empty() || r->kind != PathEntry::kDirectory || r->path != at) return "";
+  return path(paths::kLower) + at;
+}
+
+// A configured path that cannot be bound: on the console and in the status, and the boot goes on.
+static void skip_bind(const char* kind, const std::string& configured, const std::string& why,
+                      std::vector<std::string>& warnings) {
+  warnings.push_back(std::string(kind) + " " + configured + " skipped: " + why);
+  LOGW("%s %s skipped: %s; boot goes on", kind, configured.c_str(), why.c_str());
+}
+
+// Records where a path that went through a symlink or ".." was bound.
+static void note_resolved(const char* kind, const std::string& configured, const std::string& at,
+                          std::vector<std::string>& actions) {
+  if (at == configured) return;
+  // boot.cpp logs every action.
+  actions.push_back(std::string(kind) + " " + configured + ": bound at " + at + " (resolved inside the new root)");
+}
+
 Status Executor::bind_persistent(const BootPlan& plan, std::vector<std::string>& warnings) {
+  static const char* kKind = "persistent path";
   DataPartition dp(root_);
   for (const auto& p : plan.persist_paths) {
-    auto tree = dp.prepare_persistent(p, path(paths::kLower) + p, plan.persist_add_new, actions_);
-    const std::string dst = path(paths::kNewRoot) + p;
-    Status s = tree ? sys::mkdir_p(dst) : Status(tree.error());
+    BindPoint b = bind_point(p);
+    if (!b.why.empty()) {
+      skip_bind(kKind, p, b.why, warnings);
+      continue;
+    }
+    // The tree is keyed by the configured name, so a new image that moves the
+    // link's target keeps the data; it is seeded from the image at `at`.
+    auto tree = dp.prepare_persistent(normalize_lexically(p), image_dir(b.at), plan.persist_add_new, actions_);
+    const std::string dst = path(paths::kNewRoot) + b.at;
+    Status s = tree ? Status() : Status(tree.error());
+    if (s && b.create) s = sys::mkdir_p(dst);
     if (s) s = mount_tracked(*tree, dst, "", MS_BIND);
     if (!s) {
       warnings.push_back("persistent path " + p + ": " + s.error().message() + "; not bound");
       LOGW("persistent path %s: %s; not bound, boot goes on", p.c_str(), s.error().message().c_str());
+      continue;
     }
+    note_resolved(kKind, p, b.at, actions_);
   }
   return {};
 }
 
 Status Executor::bind_paths(const BootPlan& plan, std::vector<std::string>& warnings) {
+  static const char* kKind = "read-only bind";
   if (before_stage) before_stage("binds");
   int64_t t0 = monotonic_ms();
   if (auto s = bind_persistent(plan, warnings); !s) return s;
+  std::set<std::string> bound;
   for (const auto& b : plan.binds) {
-    const std::string src = path(b.source);
-    const std::string dst = path(paths::kNewRoot) + b.path;
-    if (!sys::is_dir(src)) {
-      warnings.push_back("read-only bind " + b.path + ": not a directory in the root image; not bound");
-      LOGW("read-only bind %s: not a directory in the root image; not bound, boot goes on", b.path.c_str());
+    BindPoint at = bind_point(b.path);
+    const std::string src = at.why.empty() ? image_dir(at.at) : "";
+    if (at.why.empty() && src.empty())
+      at.why = (at.at == b.path ? std::string() : at.at + ": ") + "not a directory in the root image";
+    if (at.why.empty() && !bound.insert(at.at).second) at.why = "resolves to " + at.at + ", which is already bound";
+    if (!at.why.empty()) {
+      skip_bind(kKind, b.path, at.why, warnings);
       continue;
     }
-    if (!sys::is_dir(dst)) {
+    const std::string dst = path(paths::kNewRoot) + at.at;
+    if (at.create)
       if (auto s = sys::mkdir_p(dst); !s) return s;
-    }
     if (auto s = sys::bind_readonly(src, dst, {b.nosuid, b.nodev, b.noexec}); !s) return s;
     mounted_.push_back(dst);
+    note_resolved(kKind, b.path, at.at, actions_);
   }
   times_.push_back({"binds", monotonic_ms() - t0});
   return {};

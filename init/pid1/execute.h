@@ -47,6 +47,9 @@ class Executor {
   const std::string& lower_error() const { return lower_error_; }
   // What was done to the data partition (reset, lower change, seeding).
   const std::vector<std::string>& actions() const { return actions_; }
+  // Paths skipped while mounting the layers (preserve paths that cannot be
+  // resolved inside the upper): the boot goes on, degraded.
+  const std::vector<std::string>& warnings() const { return warnings_; }
   // Called at named points of a reset; strata.crash_at simulates a power cut there.
   std::function<void(const std::string& point)> crash_point = [](const std::string&) {};
   std::string path(const std::string& p) const { return root_ + p; }
@@ -60,6 +63,16 @@ class Executor {
   Status mount_data(const BootPlan& plan);
   Status write_slot_record(const BootPlan& plan);
   Status bind_persistent(const BootPlan& plan, std::vector<std::string>& warnings);
+  // Where configured `path` is mounted: resolved inside the new root. `why` is
+  // set when it cannot be (dangling link, loop, not a directory...).
+  struct BindPoint {
+    std::string at;       // inside the new root, no symlinks on the way
+    bool create = false;  // missing, with no link on the way: made as named
+    std::string why;
+  };
+  BindPoint bind_point(const std::string& configured) const;
+  // The pristine image's directory at `at`, reached with no symlink, or "".
+  std::string image_dir(const std::string& at) const;
 
   std::string root_;
   std::vector<std::string> mounted_;
@@ -69,6 +82,7 @@ class Executor {
   std::string lower_error_;
   bool data_mounted_ = false;
   std::vector<std::string> actions_;
+  std::vector<std::string> warnings_;
 };
 
 }  // namespace strata

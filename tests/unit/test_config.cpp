@@ -288,8 +288,16 @@ TEST(ConfigBinds, TrailingDotIsTheDirectoryItself) {
               join(load_ok("binds", "readonly = /etc/factory/. /opt/./").config.readonly_binds));
 }
 
-TEST(ConfigBinds, DotDotIsRefused) {
-  load_bad("binds", "readonly = /etc/../root", "'/etc/../root' is not an absolute");
+TEST(ConfigBinds, DotDotIsKeptForTheWalkInTheNewRoot) {
+  // Resolved at boot inside the new root (".." after a symlink climbs from its target).
+  CHECK_EQUAL(std::string("[/etc/../root][/../opt]"),
+              join(load_ok("binds", "readonly = /etc/../root /../opt").config.readonly_binds));
+}
+
+TEST(ConfigBinds, DotDotThatNamesTheRootIsRefused) {
+  load_bad("binds", "readonly = /etc/..", "'/etc/..' is not an absolute path below /");
+  load_bad("binds", "readonly = /..", "'/..' is not an absolute path below /");
+  load_bad("binds", "readonly = /a/b/../../.", "'/a/b/../../.' is not an absolute path below /");
 }
 
 TEST(ConfigBinds, Booleans) {

@@ -112,7 +112,7 @@ TEST(ConfigUpperPersistent, PreserveWithABadPathKeepsNothing) {
   Config c = bad("upper", "preserve = /etc/app relative/path", "/etc/app relative/path",
                  "'relative/path' is not an absolute path below /", "");
   LONGS_EQUAL(0, c.preserve.size());
-  c = bad("upper", "preserve = /etc/../root", "/etc/../root", "not an absolute path below /", "");
+  c = bad("upper", "preserve = /etc/app/../..", "/etc/app/../..", "not an absolute path below /", "");
   LONGS_EQUAL(0, c.preserve.size());
   c = bad("upper", "preserve = /", "/", "not an absolute path below /", "");
   LONGS_EQUAL(0, c.preserve.size());

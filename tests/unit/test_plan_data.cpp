@@ -416,3 +416,12 @@ TEST(FormatPlanData, KeptPersistentPathsWithoutAdd) {
   CHECK_TRUE_TEXT(contains(o, "data: /dev/vda3"), o.c_str());
   CHECK_FALSE_TEXT(contains(o, "reset:"), o.c_str());
 }
+
+TEST(FormatPlanData, APersistentPathWithDotDotIsKeyedByItsLexicalName) {
+  // Resolved inside the new root at boot; the tree never climbs out of persist/.
+  Facts f = facts();
+  f.config.persist_paths = {"/etc/../../srv/up"};
+  const std::string o = format_plan(decide(f));
+  CHECK_TRUE_TEXT(contains(o, "bind read-write: /etc/../../srv/up from /run/strata/data/strata/persist/srv/up\n"),
+                  o.c_str());
+}

@@ -74,6 +74,7 @@ int update_command(const Context& c, const std::string& source, const std::strin
       std::vector<std::string> log;
       strata::Status s = dp.seed_slot_upper(from, to, cfg.preserve, log);
       for (const auto& l : log) say(l);
+      for (const auto& w : dp.warnings) say("warning: " + w);
       return s;
     };
   }
