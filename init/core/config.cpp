@@ -181,6 +181,11 @@ const std::vector<Key>& keys() {
          c.root_image_fstype = v;
          return std::nullopt;
        }},
+      {"root", "verity", "off",
+       "A/B slots through dm-verity: off; on (a slot whose record holds a root hash boots through a verity "
+       "device, one without boots unchecked with a warning); required (a slot without a root hash is not booted)",
+       choice(&Config::verity,
+              {{"off", VerityMode::kOff}, {"on", VerityMode::kOn}, {"required", VerityMode::kRequired}})},
       {"upper", "mode", "tmpfs",
        "the writable layer: tmpfs (lost at reboot), persistent (on the data partition) or none (lower alone, "
        "read-only)",
@@ -449,6 +454,9 @@ const char* to_string(FailurePolicy p) {
 }
 const char* to_string(SlotMode m) {
   return m == SlotMode::kNone ? "none" : m == SlotMode::kPartitions ? "partitions" : "files";
+}
+const char* to_string(VerityMode m) {
+  return m == VerityMode::kOff ? "off" : m == VerityMode::kOn ? "on" : "required";
 }
 std::string describe_failure(bool fallback_slot, FailurePolicy p) {
   return std::string(fallback_slot ? "fallback-slot, " : "") + to_string(p);

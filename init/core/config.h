@@ -26,6 +26,10 @@ enum class ResetTier { kOverlay, kAll };
 // Where the A/B root images live: none (one root, [root]), two partitions, or
 // two image files on the data partition.
 enum class SlotMode { kNone, kPartitions, kFiles };
+// dm-verity lowers: off; on (a slot with a trusted root hash boots through a
+// verity device, one without boots plain with a warning); required (a slot
+// without one is not booted).
+enum class VerityMode { kOff, kOn, kRequired };
 
 // Stages at which strata.break=<stage> opens a shell before going on.
 inline constexpr const char* kStages[] = {"modules", "devices", "mount", "binds", "switch"};
@@ -42,6 +46,7 @@ struct Config {
   std::string root_fstype = "auto";
   std::string root_image;  // empty: the source holds the filesystem itself
   std::string root_image_fstype = "auto";
+  VerityMode verity = VerityMode::kOff;
   // [upper]
   UpperMode upper_mode = UpperMode::kTmpfs;
   std::string upper_size = "50%";
@@ -99,6 +104,7 @@ const char* to_string(DataFailure d);
 const char* to_string(LowerChange c);
 const char* to_string(ResetTier t);
 const char* to_string(SlotMode m);
+const char* to_string(VerityMode m);
 // "fallback-slot, reboot", as the config says it.
 std::string describe_failure(bool fallback_slot, FailurePolicy p);
 

@@ -130,6 +130,38 @@ BootPlan decide(const Facts& facts) {
   p.root_spec = c.root_source;
   p.image = c.root_image;
 
+  // A slot that cannot be booted: fallback-slot decides again without it.
+  auto slot_failed = [&](const std::string& why, const std::string& fatal) {
+    if (p.slot >= 0 && p.fallback_slot && !facts.failed_slot) {
+      Facts again = facts;
+      again.failed_slot = p.slot;
+      again.failed_slot_why = why;
+      return decide(again);
+    }
+    p.fatal = fatal;
+    return p;
+  };
+
+  // dm-verity: only a root hash from the slot record is trusted (a signed
+  // update put it there); nothing on the slot itself can vouch for the slot.
+  p.verity_mode = c.verity;
+  if (c.verity != VerityMode::kOff) {
+    const std::optional<VerityParams> none;
+    const std::optional<VerityParams>& v = p.slot >= 0 ? facts.slot_verity[p.slot] : none;
+    const std::string who = p.slot >= 0 ? slot_word(p.slot) : std::string("the root image");
+    if (v) {
+      p.verity = v;
+      p.verity_name = p.slot >= 0 ? std::string("strata-") + slot_name(p.slot) : std::string("strata-root");
+    } else {
+      const std::string why = who + " has no trusted root hash" +
+                              (p.slot >= 0 ? std::string(" in the slot record") : std::string(" (no A/B slot record)"));
+      if (c.verity == VerityMode::kRequired)
+        return slot_failed(why + " (root verity = required)", why + "; root verity = required: not booted");
+      p.warnings.push_back(why + "; booting it without dm-verity (root verity = on)");
+      p.degraded = true;
+    }
+  }
+
   if (c.slot_mode == SlotMode::kFiles) {
     // The image file is on the data partition, which the boot mounted to read the record.
     DataLocation l = facts.data_error.empty() ? locate_data(c, facts.devices) : DataLocation{};
@@ -150,17 +182,7 @@ BootPlan decide(const Facts& facts) {
   if (!p.image_on_data) {
     auto spec = parse_device_spec(c.root_source);
     const BlockDevice* dev = spec ? find_device(facts.devices, *spec) : nullptr;
-    // A slot whose root is unusable: fallback-slot decides again without it.
-    auto root_failed = [&](const std::string& why, const std::string& fatal) {
-      if (p.slot >= 0 && p.fallback_slot && !facts.failed_slot) {
-        Facts again = facts;
-        again.failed_slot = p.slot;
-        again.failed_slot_why = why;
-        return decide(again);
-      }
-      p.fatal = fatal;
-      return p;
-    };
+    auto& root_failed = slot_failed;
     if (!dev) {
       return root_failed(
           c.root_source + " not found",
@@ -249,6 +271,12 @@ std::string format_plan(const BootPlan& p) {
     }
     o += "lower: " + p.root_device + " (" + p.root_spec + ") " + p.root_fstype + ", read-only, at " + paths::kLower +
          "\n";
+    if (p.verity) {
+      o += "  through dm-verity: device-mapper " + p.verity_name + " over it, " + format_verity(*p.verity) +
+           "; every block read once before mounting (a bad one: the slot is not booted), then restart on corruption\n";
+    } else if (p.verity_mode != VerityMode::kOff) {
+      o += std::string("  dm-verity: not used (root verity = ") + to_string(p.verity_mode) + ")\n";
+    }
     if (!p.image.empty()) {
       o += "  image file: " + p.image + " on the source, mounted at " + paths::kSource +
            ", attached read-only to a loop device, " +

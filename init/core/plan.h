@@ -11,6 +11,7 @@
 #include "config.h"
 #include "device_spec.h"
 #include "slot_state.h"
+#include "verity.h"
 
 namespace strata {
 
@@ -28,6 +29,9 @@ struct Facts {
   // A slot whose root could not be mounted in this boot, and why (fallback-slot).
   std::optional<int> failed_slot;
   std::string failed_slot_why;
+  // A/B: each slot's dm-verity parameters from the record strata trusts (set
+  // by a signed update), or none.
+  std::optional<VerityParams> slot_verity[kSlotCount];
 };
 
 struct BindPlan {
@@ -77,6 +81,12 @@ struct BootPlan {
   std::string slot_devices[2];            // partition slots: kept read-only (BLKROSET)
   bool image_on_data = false;             // file slots: the image is on the mounted data partition
   bool fallback_slot = false;
+
+  // dm-verity: set when the lower is mounted through a verity device over
+  // root_device (or the image's loop device) named verity_name.
+  VerityMode verity_mode = VerityMode::kOff;
+  std::optional<VerityParams> verity;
+  std::string verity_name;
 
   std::string init;
   FailurePolicy on_failure = FailurePolicy::kRescue;

@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "data_layout.h"
+#include "device_mapper.h"
 #include "image_id.h"
 #include "log.h"
 #include "loop_device.h"
@@ -31,12 +32,49 @@ void Executor::undo() {
     if (auto s = sys::umount(*it, MNT_DETACH); !s) LOGW("undo: %s", s.error().message().c_str());
   }
   mounted_.clear();
+  if (!verity_name_.empty()) {
+    if (auto s = dm_remove(verity_name_); !s) LOGW("undo: %s", s.error().message().c_str());
+    verity_name_.clear();
+  }
+}
+
+Result<std::string> Executor::open_verity(const BootPlan& plan, const std::string& device) {
+  const VerityParams& v = *plan.verity;
+  // A device left by an earlier attempt of this boot goes first.
+  if (auto s = dm_remove(plan.verity_name); !s) return s.error();
+  // Checked with the default table (a bad block fails its read with EIO)...
+  auto dm = dm_create_verity(plan.verity_name, device, v, VerityOnCorruption::kEio, path("/dev"));
+  if (!dm) return dm.error();
+  verity_name_ = plan.verity_name;
+  const std::string who = plan.slot >= 0 ? slot_word(plan.slot) : std::string("the root image");
+  int64_t t0 = monotonic_ms();
+  if (auto s = read_all(dm->path); !s)
+    return Error{s.error().err, "dm-verity: " + who + " is corrupt (" + s.error().message() + ")"};
+  LOGN("dm-verity: %s verified (%llu blocks, root %.16s..., %lld ms) on %s", who.c_str(),
+       static_cast<unsigned long long>(v.data_blocks), v.root_hash.c_str(), static_cast<long long>(monotonic_ms() - t0),
+       dm->path.c_str());
+  // ...then a corruption found while running restarts the machine: never
+  // garbage, and the next boot's check sends it to the other slot.
+  if (auto s = dm_reload(plan.verity_name, "verity", verity_sectors(v),
+                         verity_table_params(device, v, VerityOnCorruption::kRestart));
+      !s)
+    return s.error();
+  verity_device_ = dm->path;
+  return dm->path;
 }
 
 Status Executor::mount_lower(const BootPlan& plan) {
   const std::string lower = path(paths::kLower);
   if (auto s = sys::mkdir_p(lower); !s) return s;
-  if (plan.image.empty()) return mount_tracked(plan.root_device, lower, plan.root_fstype, MS_RDONLY);
+  if (plan.image.empty()) {
+    std::string dev = plan.root_device;
+    if (plan.verity) {
+      auto dm = open_verity(plan, path(plan.root_device));
+      if (!dm) return dm.error();
+      dev = *dm;
+    }
+    return mount_tracked(dev, lower, plan.root_fstype, MS_RDONLY);
+  }
 
   // The image file lives on a partition: mount that read-only (file slots:
   // the data partition, already mounted), attach the image.
@@ -54,14 +92,20 @@ Status Executor::mount_lower(const BootPlan& plan) {
   auto loop = attach_loop(image, path("/dev"));
   if (!loop) return loop.error();
   loop_device_ = loop->path;
+  std::string dev = loop->path;
+  if (plan.verity) {
+    auto dm = open_verity(plan, loop->path);  // device-mapper now holds the loop device
+    if (!dm) return dm.error();
+    dev = *dm;
+  }
   std::string type = plan.image_fstype;
   if (type.empty()) {
-    auto probed = probe_device(loop->path);
+    auto probed = probe_device(dev);
     type = probed ? probed->type : "";
-    if (type.empty()) return plain_error("no filesystem found in image " + plan.image + " (" + loop->path + ")");
+    if (type.empty()) return plain_error("no filesystem found in image " + plan.image + " (" + dev + ")");
   }
-  LOGI("image %s attached to %s (%s)", plan.image.c_str(), loop->path.c_str(), type.c_str());
-  return mount_tracked(loop->path, lower, type, MS_RDONLY);  // the mount now holds the loop device
+  LOGI("image %s attached to %s (%s)", plan.image.c_str(), dev.c_str(), type.c_str());
+  return mount_tracked(dev, lower, type, MS_RDONLY);  // the mount now holds the device
 }
 
 Status Executor::mount_upper_and_overlay(const BootPlan& plan) {

@@ -54,11 +54,16 @@ class Executor {
   std::function<void(const std::string& point)> crash_point = [](const std::string&) {};
   std::string path(const std::string& p) const { return root_ + p; }
   std::string loop_device() const { return loop_device_; }
+  // The verity device this attempt made, "" for none.
+  const std::string& verity_name() const { return verity_name_; }
+  const std::string& verity_device() const { return verity_device_; }
 
  private:
   Status mount_tracked(const std::string& src, const std::string& target, const std::string& fstype,
                        unsigned long flags, const std::string& data = "");
   Status mount_lower(const BootPlan& plan);
+  // Sets up plan.verity over `device`, reads it through once, returns the dm node.
+  Result<std::string> open_verity(const BootPlan& plan, const std::string& device);
   Status mount_upper_and_overlay(const BootPlan& plan);
   Status mount_data(const BootPlan& plan);
   Status write_slot_record(const BootPlan& plan);
@@ -78,6 +83,8 @@ class Executor {
   std::vector<std::string> mounted_;
   std::vector<StageTime> times_;
   std::string loop_device_;
+  std::string verity_name_;  // the device-mapper device undo() removes
+  std::string verity_device_;
   std::string data_error_;
   std::string lower_error_;
   bool data_mounted_ = false;

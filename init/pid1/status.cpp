@@ -17,6 +17,13 @@ std::string status_json(const BootReport& r) {
     j["lower"]["image"] = p.image;
     j["lower"]["loop"] = r.loop_device;
   }
+  j["lower"]["verity"] = {{"mode", to_string(p.verity_mode)}, {"used", p.verity.has_value()}};
+  if (p.verity) {
+    j["lower"]["verity"]["device"] = r.verity_device;
+    j["lower"]["verity"]["name"] = p.verity_name;
+    j["lower"]["verity"]["root_hash"] = p.verity->root_hash;
+    j["lower"]["verity"]["on_corruption"] = "restart";
+  }
   j["upper"] = {{"mode", to_string(p.upper_mode)}, {"configured", to_string(p.configured_upper_mode)}};
   if (p.upper_mode == UpperMode::kTmpfs) j["upper"]["options"] = p.tmpfs_options;
   if (p.use_data) j["data"] = {{"source", p.data_spec}, {"device", p.data_device}, {"fstype", p.data_fstype}};

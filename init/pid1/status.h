@@ -16,6 +16,7 @@ struct BootReport {
   std::vector<StageTime> stages;
   std::vector<std::string> warnings;  // beyond the plan's own
   std::string loop_device;
+  std::string verity_device;  // /dev/dm-N when the lower is read through dm-verity
   int attempts = 1;
   std::vector<std::string> actions;  // what was done to the data partition
 };
