@@ -6,12 +6,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "cmdline.h"
+#include "verity.h"
 
 namespace strata {
 
@@ -47,6 +49,8 @@ struct Config {
   std::string root_image;  // empty: the source holds the filesystem itself
   std::string root_image_fstype = "auto";
   VerityMode verity = VerityMode::kOff;
+  // Without A/B slots: the root's verity parameters, trusted as the initramfs is.
+  std::optional<VerityParams> root_verity;
   // [upper]
   UpperMode upper_mode = UpperMode::kTmpfs;
   std::string upper_size = "50%";

@@ -146,15 +146,15 @@ BootPlan decide(const Facts& facts) {
   // update put it there); nothing on the slot itself can vouch for the slot.
   p.verity_mode = c.verity;
   if (c.verity != VerityMode::kOff) {
-    const std::optional<VerityParams> none;
-    const std::optional<VerityParams>& v = p.slot >= 0 ? facts.slot_verity[p.slot] : none;
+    const std::optional<VerityParams>& v = p.slot >= 0 ? facts.slot_verity[p.slot] : c.root_verity;
     const std::string who = p.slot >= 0 ? slot_word(p.slot) : std::string("the root image");
     if (v) {
       p.verity = v;
       p.verity_name = p.slot >= 0 ? std::string("strata-") + slot_name(p.slot) : std::string("strata-root");
     } else {
-      const std::string why = who + " has no trusted root hash" +
-                              (p.slot >= 0 ? std::string(" in the slot record") : std::string(" (no A/B slot record)"));
+      const std::string why =
+          who + " has no trusted root hash" +
+          (p.slot >= 0 ? std::string(" in the slot record") : std::string(" ([root] verity_params is empty)"));
       if (c.verity == VerityMode::kRequired)
         return slot_failed(why + " (root verity = required)", why + "; root verity = required: not booted");
       p.warnings.push_back(why + "; booting it without dm-verity (root verity = on)");

@@ -188,10 +188,34 @@ TEST(DecideVerity, WithoutSlotsOnWarnsAndRequiredIsFatal) {
   BootPlan p = decide(f);
   CHECK_EQUAL(std::string(""), p.fatal);
   CHECK_FALSE(p.verity.has_value());
-  CHECK_TRUE(contains(format_plan(p), "the root image has no trusted root hash (no A/B slot record)"));
+  CHECK_TRUE(contains(format_plan(p), "the root image has no trusted root hash ([root] verity_params is empty)"));
   f.config.verity = VerityMode::kRequired;
   p = decide(f);
   CHECK_TRUE(contains(p.fatal, "root verity = required: not booted"));
+}
+
+TEST(DecideVerity, WithoutSlotsTheConfiguredParamsAreUsed) {
+  Facts f;
+  f.devices = {dev("/dev/vda1", "squashfs", "root-a")};
+  f.config.verity = VerityMode::kRequired;
+  f.config.root_verity = params();
+  BootPlan p = decide(f);
+  CHECK_EQUAL(std::string(""), p.fatal);
+  CHECK_TRUE(p.verity.has_value());
+  CHECK_EQUAL(std::string("strata-root"), p.verity_name);
+  CHECK_EQUAL(std::string("/dev/vda1"), p.root_device);
+}
+
+TEST(DecideVerity, ParamsKey) {
+  const std::string line = format_verity(params());
+  auto l = strata::test::load("[root]\nverity_params = " + line + "\n");
+  CHECK_TRUE(l.diagnostics.empty());
+  CHECK_TRUE(l.config.root_verity.has_value());
+  CHECK_TRUE(*l.config.root_verity == params());
+  l = strata::test::load("[root]\nverity_params = sha256 4096\n");
+  CHECK_FALSE(l.config.root_verity.has_value());
+  CHECK_EQUAL(1, static_cast<int>(l.diagnostics.size()));
+  CHECK_TRUE(contains(l.diagnostics[0].message, "expected 7 fields"));
 }
 
 TEST(DecideVerity, ConfigKey) {
