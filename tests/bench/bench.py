@@ -66,6 +66,8 @@ VARIANTS = [
     ("strata", "strata-init"),
     ("script", "BusyBox script"),
     ("floor", "floor (bare syscalls)"),
+    # The same strata-init and job with the lower through dm-verity (every block checked before mounting).
+    ("verity", "strata-init + dm-verity"),
 ]
 MARKER = r"strata-bench: marker"
 FAILED = r"strata-bench: FAILED[^\n]*|strata: BOOT FAILED[^\n]*"
@@ -158,15 +160,24 @@ def build_artifacts(board, bv, cc, work):
     tools = os.path.join(TOP, "tools")
     root = os.path.join(work, "root.squashfs")
     disk = os.path.join(work, "disk.img")
-    run([os.path.join(tools, "mkrootfs"), board, root, "squashfs", "1", extra])
+    # One image for every variant: the verity tree after the squashfs is unused by the others.
+    run([os.path.join(tools, "mkrootfs"), "--verity", board, root, "squashfs", "1", extra])
     run([os.path.join(tools, "mkdisk"), board, disk, f"root-a={root}"])
     config = os.path.join(HERE, "strata.ini")
-    inits = {"strata": strata_init, "script": os.path.join(HERE, "script-init"), "floor": floor}
+    with open(root + ".verity") as f:
+        verity_line = f.read().strip()
+    verity_config = os.path.join(work, "strata-verity.ini")
+    with open(config) as f, open(verity_config, "w") as out:
+        text = f.read()
+        out.write(text.replace("[root]\n", f"[root]\nverity = required\nverity_params = {verity_line}\n", 1))
+    inits = {"strata": strata_init, "script": os.path.join(HERE, "script-init"), "floor": floor,
+             "verity": strata_init}
+    configs = {"verity": verity_config}
     initrds = {}
     for key, init in inits.items():
         initrds[key] = os.path.join(work, f"{key}.cpio.gz")
-        run([os.path.join(tools, "mkinitramfs"), board, init, initrds[key], config])
-    return {"disk": disk, "root": root, "initrds": initrds, "inits": inits}
+        run([os.path.join(tools, "mkinitramfs"), board, init, initrds[key], configs.get(key, config)])
+    return {"disk": disk, "root": root, "initrds": initrds, "inits": inits, "verity": verity_line}
 
 
 # ---------------------------------------------------------------- boots
@@ -189,6 +200,10 @@ def parse_console(text):
     # script and the floor write.
     m = re.search(TS + r"(strata: stage modules: \d+ modules|strata-bench: modules loaded)", text)
     r["modules_us"] = usec(m) if m else None
+    # strata-init's verity check: "dm-verity: ... verified (N blocks, root ..., M ms)".
+    m = re.search(r"strata: dm-verity: .* verified \((\d+) blocks, root [0-9a-f.]+, (\d+) ms\)", text)
+    if m:
+        r["verity_blocks"], r["verity_check_ms"] = int(m.group(1)), int(m.group(2))
     # strata-init's landmarks: its first log line, the last stage summary
     # line (the status file and the switch follow), the switch done.
     for key, pattern in (("strata_start_us", r"strata: strata-init starting"),
@@ -259,6 +274,10 @@ def summarise(runs):
         values = [(r[b] - r[a]) / 1000 for r in ok if r.get(a) and r.get(b)]
         if values:
             s[name] = statistics.median(values)
+    checks = [r["verity_check_ms"] for r in ok if "verity_check_ms" in r]
+    if checks:
+        s["verity_check_ms"] = statistics.median(checks)
+        s["verity_blocks"] = ok[0].get("verity_blocks")
     s["identical"] = len(ok) >= 2 and all(
         (r["init_us"], r["marker_us"], r["stages"]) == (ok[0]["init_us"], ok[0]["marker_us"], ok[0]["stages"]) for r in ok)
     return s
@@ -326,7 +345,7 @@ def size_report(board, bv, art):
         log(f"link-map build failed ({e}); no size breakdown this time")
         out["breakdown_error"] = str(e)
 
-    labels = {"strata": "strata-init", "script": "/init script", "floor": "floor /init"}
+    labels = {"strata": "strata-init", "script": "/init script", "floor": "floor /init", "verity": "strata-init"}
     for key, _ in VARIANTS:
         out["initramfs"][key] = sizes.initramfs_breakdown(art["initrds"][key], labels[key])
     board_initrd = os.path.join(bv["OUT"], "initramfs.cpio.gz")

@@ -9,7 +9,8 @@ import os
 import statistics
 import sys
 
-LABELS = {"strata": "strata-init", "script": "BusyBox script", "floor": "floor (bare syscalls)"}
+LABELS = {"strata": "strata-init", "script": "BusyBox script", "floor": "floor (bare syscalls)",
+          "verity": "strata-init + dm-verity"}
 STAGE_ORDER = ["modules", "devices", "mount", "binds"]
 
 
@@ -75,7 +76,7 @@ def markdown(data, json_rel):
       f"log, is in `{json_rel}`. Benchmarks, not tests: nothing fails on a number.\n")
 
     w("### Boot time\n")
-    w("Three first stages side by side on the same kernel, modules, BusyBox, root image and disk; only `/init` differs. "
+    w("Three first stages side by side (and strata-init again with dm-verity) on the same kernel, modules, BusyBox, root image and disk; only `/init` differs. "
       "Each does the job of strata's default path on this board: mount devtmpfs, proc, sysfs and /run, load the 12 "
       "modules of `/lib/modules/strata.load`, wait for `PARTLABEL=root-a`, mount the squashfs lower, a tmpfs upper "
       "and the overlay, bind `/etc/factory` read-only, move the mounts, switch root, free the initramfs, exec "
@@ -109,6 +110,19 @@ def markdown(data, json_rel):
         unpack = med(s, "kernel_to_init_ms") - med(b, "kernel_to_init_ms")
         w("- Kernel start → /init differs between the variants only by the time the kernel takes to unpack each "
           f"initramfs (sizes below): strata's takes {unpack:,.0f} ms longer than the script's.")
+    v = ic.get("verity", {}).get("summary", {})
+    if s["ok"] and v.get("ok"):
+        extra = med(v, "init_to_marker_ms") - med(s, "init_to_marker_ms")
+        mount = v.get("stages", {}).get("mount", {}).get("median")
+        plain_mount = s.get("stages", {}).get("mount", {}).get("median")
+        w(f"- dm-verity: strata-init + dm-verity / strata-init: **{ratio(med(v, 'init_to_marker_ms'), med(s, 'init_to_marker_ms'))}** "
+          f"(/init → real init), {extra:,.0f} ms more. The same job with `[root] verity = required` and the "
+          "image's `verity_params` (`tools/mkrootfs --verity`): device-mapper set up through its ioctls, every "
+          f"one of the image's {v.get('verity_blocks') or '?'} 4 KiB data blocks read and checked before mounting "
+          f"({ms(v.get('verity_check_ms', 0), 0)} of it), the table reloaded with restart_on_corruption"
+          + (f"; stage mount {ms(mount, 0)} against {ms(plain_mount, 0)}" if mount is not None and plain_mount is not None else "")
+          + ". The check reads the whole image, so its cost grows with the image (here a small demo image); what "
+          "squashfs then reads comes from the page cache.")
     ok = {k: ic[k]["summary"] for k in LABELS if ic[k]["summary"]["ok"]}
     if ok:
         kernel_same = all(spread(x, "kernel_to_init_ms") == 0 for x in ok.values())
