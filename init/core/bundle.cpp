@@ -15,9 +15,9 @@ namespace strata {
 namespace {
 
 constexpr std::string_view kMagic = "strata-bundle 1";
-constexpr std::array<std::string_view, 7> kKeys = {"version",     "size", "sha256",   "compatible",
-                                                   "min_version", "keys", "signature"};
-enum Key { kVersion, kSize, kSha256, kCompatible, kMinVersion, kKeyList, kSignature };
+constexpr std::array<std::string_view, 8> kKeys = {"version",     "size", "sha256", "compatible",
+                                                   "min_version", "keys", "verity", "signature"};
+enum Key { kVersion, kSize, kSha256, kCompatible, kMinVersion, kKeyList, kVerity, kSignature };
 
 // libsodium asks for sodium_init() before its signing functions. Only here,
 // not in Sha256: it blocks in getrandom(2) until the kernel's RNG is seeded,
@@ -75,6 +75,19 @@ Result<std::string> parse_sha256(std::string_view v) {
   return to_hex(raw->data(), raw->size());
 }
 
+// The hash tree is part of the image the manifest's sha256 covers: data and
+// tree must both lie inside its size.
+Status check_verity(const std::optional<VerityParams>& v, uint64_t size) {
+  if (!v) return {};
+  if (v->data_blocks * v->data_block_size > size)
+    return plain_error("verity: " + std::to_string(v->data_blocks) + " data blocks do not fit in the image's " +
+                       std::to_string(size) + " bytes");
+  if (v->hash_start * v->hash_block_size >= size)
+    return plain_error("verity: the hash tree (block " + std::to_string(v->hash_start) + ") starts past the image's " +
+                       std::to_string(size) + " bytes");
+  return {};
+}
+
 // The one validator behind the parser and make_bundle_header: make never
 // writes what parse would refuse. Returns m with the hash in lowercase.
 Result<Manifest> checked(const Manifest& m) {
@@ -85,6 +98,11 @@ Result<Manifest> checked(const Manifest& m) {
   if (!m.compatible.empty())
     if (auto s = check_name("compatible", m.compatible); !s) return s.error();
   if (auto s = check_min_version(m.min_version, m.version); !s) return s.error();
+  if (m.verity) {
+    auto v = parse_verity(format_verity(*m.verity));
+    if (!v) return v.error();
+  }
+  if (auto s = check_verity(m.verity, m.size); !s) return s.error();
   Manifest out = m;
   out.sha256 = *sha;
   if (!m.keys.empty()) {
@@ -146,9 +164,9 @@ Result<BundleHeader> parse_bundle_header(std::string_view block) {
     size_t k = 0;
     while (k < kKeys.size() && kKeys[k] != key) ++k;
     if (k == kKeys.size())
-      return at(
-          "unknown key " + quoted(key) +
-          " (known: version, size, sha256, compatible, signature; was the bundle made by a newer strata-bundle?)");
+      return at("unknown key " + quoted(key) +
+                " (known: version, size, sha256, compatible, min_version, keys, verity, signature; was the bundle "
+                "made by a newer strata-bundle?)");
     if (seen[k] && k != kSignature)
       return at(std::string(key) + " is given twice (first on line " + std::to_string(seen[k]) + ")");
     if (!seen[k]) seen[k] = n;
@@ -180,6 +198,12 @@ Result<BundleHeader> parse_bundle_header(std::string_view block) {
         h.manifest.keys = *keys;
         break;
       }
+      case kVerity: {
+        auto v = parse_verity(value);
+        if (!v) return at(v.error().message());
+        h.manifest.verity = *v;
+        break;
+      }
       case kSignature: {
         if (h.signatures.size() == kMaxSignatures)
           return at("more than " + std::to_string(kMaxSignatures) + " signatures");
@@ -196,6 +220,8 @@ Result<BundleHeader> parse_bundle_header(std::string_view block) {
     if (!seen[k]) return fail("no " + std::string(kKeys[k]) + "= line (version, size and sha256 are required)");
   if (auto s = check_min_version(h.manifest.min_version, h.manifest.version); !s)
     return fail("line " + std::to_string(seen[kMinVersion]) + ": " + s.error().message());
+  if (auto s = check_verity(h.manifest.verity, h.manifest.size); !s)
+    return fail("line " + std::to_string(seen[kVerity]) + ": " + s.error().message());
   if (!seen[kSignature]) h.signed_text = std::string(text);  // what a signature would cover
   return h;
 }
@@ -280,6 +306,7 @@ Result<std::string> make_bundle_header(const Manifest& m, const std::vector<std:
   if (!mm->compatible.empty()) text += "compatible=" + mm->compatible + "\n";
   if (!mm->min_version.empty()) text += "min_version=" + mm->min_version + "\n";
   if (!mm->keys.empty()) text += "keys=" + key_list_text(mm->keys) + "\n";
+  if (mm->verity) text += "verity=" + format_verity(*mm->verity) + "\n";
 
   const std::string signed_text = text;
   for (const std::string& secret_key_hex : secret_keys_hex) {

@@ -10,6 +10,8 @@
 //   min_version=<version>\n  optional: once installed, nothing older installs
 //   keys=<64 hex>[,...]\n     optional: the public keys the device trusts after
 //                            this update (key rotation, README "Security")
+//   verity=sha256 4096 ...\n optional: the image's dm-verity parameters (core/verity.h),
+//                            the hash tree inside the image's bytes
 //   signature=<128 hex>\n    optional, up to kMaxSignatures lines, last: each an
 //                            ed25519 signature over every byte before the first
 //   NUL padding to 4096 bytes
@@ -19,11 +21,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "result.h"
+#include "verity.h"
 
 namespace strata {
 
@@ -34,10 +38,11 @@ inline constexpr size_t kMaxTrustedKeys = 8;  // in keys= and in the slot record
 struct Manifest {
   std::string version;
   uint64_t size = 0;
-  std::string sha256;             // 64 lowercase hex
-  std::string compatible;         // "" any board
-  std::string min_version;        // "" none; never newer than version
-  std::vector<std::string> keys;  // 64 lowercase hex each; empty: the trusted keys stay as they are
+  std::string sha256;                  // 64 lowercase hex
+  std::string compatible;              // "" any board
+  std::string min_version;             // "" none; never newer than version
+  std::vector<std::string> keys;       // 64 lowercase hex each; empty: the trusted keys stay as they are
+  std::optional<VerityParams> verity;  // none: the image has no hash tree
 };
 
 struct BundleHeader {

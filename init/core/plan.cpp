@@ -142,11 +142,12 @@ BootPlan decide(const Facts& facts) {
     return p;
   };
 
-  // dm-verity: only a root hash from the slot record is trusted (a signed
-  // update put it there); nothing on the slot itself can vouch for the slot.
+  // dm-verity: only a root hash from the slot record (a signed update's
+  // manifest put it there) or the initramfs config is trusted; nothing on the
+  // slot itself can vouch for the slot.
   p.verity_mode = c.verity;
   if (c.verity != VerityMode::kOff) {
-    const std::optional<VerityParams>& v = p.slot >= 0 ? facts.slot_verity[p.slot] : c.root_verity;
+    const std::optional<VerityParams>& v = p.slot >= 0 ? facts.slots.state.slot[p.slot].verity : c.root_verity;
     const std::string who = p.slot >= 0 ? slot_word(p.slot) : std::string("the root image");
     if (v) {
       p.verity = v;

@@ -29,9 +29,6 @@ struct Facts {
   // A slot whose root could not be mounted in this boot, and why (fallback-slot).
   std::optional<int> failed_slot;
   std::string failed_slot_why;
-  // A/B: each slot's dm-verity parameters from the record strata trusts (set
-  // by a signed update), or none.
-  std::optional<VerityParams> slot_verity[kSlotCount];
 };
 
 struct BindPlan {

@@ -28,7 +28,7 @@ constexpr size_t kWidestRecord =
     std::string_view("strata-slots 2\n").size() + std::string_view("seq 18446744073709551615\n").size() +
     std::string_view("active b\n").size() + 2 * kWidestSlotLine + std::string_view("min_version \n").size() +
     kMaxVersionLength + std::string_view("keys \n").size() + kMaxRecordKeys * 65 +
-    std::string_view("crc32 0a1b2c3d\n").size();
+    2 * (std::string_view("verity a \n").size() + kMaxVerityLength) + std::string_view("crc32 0a1b2c3d\n").size();
 static_assert(kWidestRecord <= kSlotRecordSize, "a record with the longest fields must fit in one block");
 static_assert(kMaxTries == 1000, "kWidestSlotLine assumes 4-digit tries");
 
@@ -336,6 +336,9 @@ std::string serialize_slot_state(const SlotState& s) {
   for (size_t i = 0; i < s.keys.size() && i < kMaxRecordKeys; ++i)
     keys += (i ? "," : "") + s.keys[i].substr(0, 65);  // a bad key is cut one past its length, for parse to name
   text += "keys " + (keys.empty() ? std::string("-") : keys) + "\n";
+  for (int i = 0; i < kSlotCount; ++i)
+    if (s.slot[i].verity)
+      text += "verity " + std::string(1, slot_name(i)) + " " + format_verity(*s.slot[i].verity) + "\n";
   text += std::string(kCrcTag) + hex8(crc_of(text)) + "\n";
   // Fields are capped (field_text) and numbers are at most 20 digits, so the
   // text never reaches the block's end: this only pads.
@@ -378,10 +381,13 @@ Result<SlotState> parse_slot_state(std::string_view bytes) {
 
   // A valid CRC: what follows is strict, since only serialize_slot_state writes records.
   const auto lines = split_lines(body);
+  // Format 2: seven lines, then a verity line for each slot that has one.
+  size_t core_lines = lines.size();
+  while (!v1 && core_lines > 7 && lines[core_lines - 1].starts_with("verity ")) --core_lines;
   const size_t expect_lines = v1 ? 5 : 7;
-  if (lines.size() != expect_lines)
+  if (core_lines != expect_lines)
     return plain_error("expected " + std::to_string(expect_lines) + " lines before the crc32 line, found " +
-                       std::to_string(lines.size()));
+                       std::to_string(core_lines));
   SlotState s;
 
   constexpr std::string_view kSeq = "seq ";
@@ -427,6 +433,21 @@ Result<SlotState> parse_slot_state(std::string_view bytes) {
       if (comma == std::string_view::npos) break;
       start = comma + 1;
     }
+  }
+  int last = -1;  // verity a before verity b, each at most once
+  for (size_t i = 7; i < lines.size(); ++i) {
+    const int n = static_cast<int>(i) + 1;
+    const std::string_view line = lines[i];
+    const auto slot = line.starts_with("verity ") && line.size() > 9 && line[8] == ' '
+                          ? parse_slot_name(line.substr(7, 1))
+                          : std::nullopt;
+    if (!slot || line[7] != slot_name(*slot))
+      return bad_line(n, "expected 'verity a|b PARAMETERS', got " + quoted(line));
+    if (*slot <= last) return bad_line(n, "verity lines must be for slot a then slot b, once each");
+    last = *slot;
+    auto v = parse_verity(line.substr(9));
+    if (!v) return bad_line(n, v.error().message());
+    s.slot[*slot].verity = *v;
   }
   return s;
 }
@@ -524,6 +545,7 @@ SlotState finish_update(const SlotState& s, int target, int tries, const Install
       (n.min_version.empty() || compare_versions(image.min_version, n.min_version) > 0))
     n.min_version = image.min_version;
   if (!image.keys.empty()) n.keys = image.keys;
+  n.slot[target].verity = image.verity;
   n.active = target;
   return n;
 }

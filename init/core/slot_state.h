@@ -11,6 +11,7 @@
 
 #include "result.h"
 #include "text.h"
+#include "verity.h"
 
 namespace strata {
 
@@ -36,6 +37,9 @@ struct SlotInfo {
   int tries = 0;         // boots left while on trial (0..kMaxTries)
   std::string image_id;  // sha256 (hex) of the image written, "" when unknown
   std::string version;   // from the update's manifest, "" when unknown
+  // The image's dm-verity parameters from the update's signed manifest; none
+  // when it had none (or the slot was never updated).
+  std::optional<VerityParams> verity;
   bool operator==(const SlotInfo&) const = default;
 };
 
@@ -66,6 +70,8 @@ SlotState initial_slot_state();
 // One copy on flash: text lines ending in a CRC-32 line, NUL-padded to
 // kSlotRecordSize bytes (one filesystem block, so a copy is written in one
 // piece). Format 2; format 1 (512 bytes, no min_version or keys) is still read.
+// A slot with verity parameters adds a line "verity a|b <core/verity.h line>"
+// after the keys line; a record without any is what format 2 always was.
 inline constexpr size_t kSlotRecordSize = 4096;
 inline constexpr size_t kSlotRecordSizeV1 = 512;
 std::string serialize_slot_state(const SlotState& s);  // format 2, exactly kSlotRecordSize bytes
@@ -115,10 +121,11 @@ Result<SlotState> rollback(const SlotState& s, int running);
 SlotState begin_update(const SlotState& s, int target);
 // What an update wrote into its target, as the record keeps it.
 struct InstalledImage {
-  std::string image_id;           // sha256 of the image
-  std::string version;            // the manifest's version
-  std::string min_version;        // the manifest's min_version ("" none): raises the record's, never lowers it
-  std::vector<std::string> keys;  // the manifest's keys (empty: the record's keys stay)
+  std::string image_id;                // sha256 of the image
+  std::string version;                 // the manifest's version
+  std::string min_version;             // the manifest's min_version ("" none): raises the record's, never lowers it
+  std::vector<std::string> keys;       // the manifest's keys (empty: the record's keys stay)
+  std::optional<VerityParams> verity;  // the manifest's verity= (none: the slot has none)
 };
 SlotState finish_update(const SlotState& s, int target, int tries, const InstalledImage& image);
 

@@ -220,7 +220,7 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
     o.crash_point("update-seeded");
   }
 
-  SlotState trial = finish_update(marked, t.slot, o.tries, {m.sha256, m.version, m.min_version, m.keys});
+  SlotState trial = finish_update(marked, t.slot, o.tries, {m.sha256, m.version, m.min_version, m.keys, m.verity});
   if (auto s = store.write(trial, "update-finish"); !s) return s.error();
   o.crash_point("update-done");
   return result;

@@ -69,10 +69,10 @@ void check_one(std::string_view bytes) {
     check_writable(begin_update(s, running));
     const int o = other_slot(running);
     check_writable(finish_update(begin_update(s, o), o, s.slot[o].tries,
-                                 {s.slot[running].image_id, s.slot[running].version, "", {}}));
+                                 {s.slot[running].image_id, s.slot[running].version, "", {}, std::nullopt}));
     // An update that raises the minimum and replaces the keys stays writable, and never lowers the minimum.
     const SlotState raised =
-        finish_update(begin_update(s, o), o, 1, {"", s.slot[running].version, s.min_version, s.keys});
+        finish_update(begin_update(s, o), o, 1, {"", s.slot[running].version, s.min_version, s.keys, std::nullopt});
     check_writable(raised);
     if (raised.min_version != s.min_version || raised.keys != s.keys) abort();
   }

@@ -49,8 +49,8 @@ const std::string kId = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c1
 
 // b updated to 2.0 and on trial: what `strata update` leaves.
 SlotState updated(int tries = 3) {
-  SlotState s =
-      strata::finish_update(strata::begin_update(strata::initial_slot_state(), 1), 1, tries, {kId, "2.0", "", {}});
+  SlotState s = strata::finish_update(strata::begin_update(strata::initial_slot_state(), 1), 1, tries,
+                                      {kId, "2.0", "", {}, std::nullopt});
   s.slot[0].version = "1.0";
   return s;
 }

@@ -487,7 +487,7 @@ TEST(Update, UpdatingSlotAFromSlotB) {
     // b runs (good, active); a is the target this time.
     SlotState s = factory_state();
     s.slot[1] = s.slot[0];
-    s.slot[0] = strata::SlotInfo{SlotStatus::kTrial, 1, sha256("old a"), "0.9"};
+    s.slot[0] = strata::SlotInfo{SlotStatus::kTrial, 1, sha256("old a"), "0.9", std::nullopt};
     s.active = 1;
     set_record(r, s);
     const std::string image = random_bytes(kImageSize, 5);
@@ -822,7 +822,7 @@ TEST(Update, ARunningSlotThatIsNotGoodIsRefused) {
       SlotState s = factory_state();
       s.slot[0].status = st;
       s.slot[0].tries = st == SlotStatus::kTrial ? 2 : 0;
-      s.slot[1] = strata::SlotInfo{SlotStatus::kGood, 0, sha256("b"), "1.5"};
+      s.slot[1] = strata::SlotInfo{SlotStatus::kGood, 0, sha256("b"), "1.5", std::nullopt};
       set_record(r, s);
       PipeFeed feed(bundle);
       auto res = strata::install_update(feed.fd(), partition(r), options(r), r.store);

@@ -58,7 +58,7 @@ TEST(DecideSlots, ActiveGoodSlotIsTheLowerAndNothingIsWritten) {
 
 TEST(DecideSlots, TrialSlotIsDecrementedBeforeMounting) {
   Facts f = slot_facts();
-  f.slots.state = finish_update(f.slots.state, 1, 3, {"ab", "2", "", {}});
+  f.slots.state = finish_update(f.slots.state, 1, 3, {"ab", "2", "", {}, std::nullopt});
   BootPlan p = decide(f);
   LONGS_EQUAL(1, p.slot);
   CHECK_TRUE(p.slot_write.has_value());
@@ -70,7 +70,7 @@ TEST(DecideSlots, TrialSlotIsDecrementedBeforeMounting) {
 
 TEST(DecideSlots, TrialOutOfTriesBootsTheOtherSlotAndSaysWhy) {
   Facts f = slot_facts();
-  f.slots.state = finish_update(f.slots.state, 1, 3, {"ab", "2", "", {}});
+  f.slots.state = finish_update(f.slots.state, 1, 3, {"ab", "2", "", {}, std::nullopt});
   f.slots.state.slot[1].tries = 0;
   BootPlan p = decide(f);
   LONGS_EQUAL(0, p.slot);

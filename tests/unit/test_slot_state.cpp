@@ -618,7 +618,7 @@ TEST(SlotChoice, TheReasonsNameTheSituation) {
 
 TEST(SlotChoice, ATrialRunsItsTriesThenRollsBack) {
   // An update of b with 3 tries that never gets `strata mark-good`.
-  SlotState s = finish_update(begin_update(initial_slot_state(), 1), 1, 3, {kId, "2.0", "", {}});
+  SlotState s = finish_update(begin_update(initial_slot_state(), 1), 1, 3, {kId, "2.0", "", {}, std::nullopt});
   for (int boot = 1; boot <= 3; ++boot) {
     SlotChoice c = choose_slot(reading(s));
     LONGS_EQUAL(1, c.slot);
@@ -642,7 +642,7 @@ TEST(SlotChoice, ATrialRunsItsTriesThenRollsBack) {
 }
 
 TEST(SlotChoice, ATrialMarkedGoodStaysWithoutWrites) {
-  SlotState s = finish_update(begin_update(initial_slot_state(), 1), 1, 3, {kId, "2.0", "", {}});
+  SlotState s = finish_update(begin_update(initial_slot_state(), 1), 1, 3, {kId, "2.0", "", {}, std::nullopt});
   SlotChoice c = choose_slot(reading(s));
   auto good = mark_good(*c.write, c.slot);
   CHECK(good.ok());
@@ -835,22 +835,22 @@ TEST(SlotTransitions, BeginUpdateMarksTheTargetBadFirst) {
 
 TEST(SlotTransitions, FinishUpdatePutsTheTargetOnTrial) {
   SlotState s = begin_update(initial_slot_state(), 1);
-  SlotState n = finish_update(s, 1, 3, {kId, "2.0", "", {}});
+  SlotState n = finish_update(s, 1, 3, {kId, "2.0", "", {}, std::nullopt});
   LONGS_EQUAL(1, n.active);
   CHECK(n.slot[1] == slot(SlotStatus::kTrial, 3, kId, "2.0"));
   CHECK(n.slot[0] == s.slot[0]);
   // "-" means unknown in the record: such a version is recorded as unknown.
-  n = finish_update(s, 1, 3, {kId, "-", "", {}});
+  n = finish_update(s, 1, 3, {kId, "-", "", {}, std::nullopt});
   CHECK_EQUAL(std::string(""), n.slot[1].version);
   auto back = parse_slot_state(serialize_slot_state(n));
   CHECK(back.ok() && *back == n);
-  CHECK(finish_update(s, 5, 3, {kId, "2.0", "", {}}) == s);
+  CHECK(finish_update(s, 5, 3, {kId, "2.0", "", {}, std::nullopt}) == s);
 }
 
 TEST(SlotTransitions, TransitionsKeepRecordsValid) {
   SlotState s = initial_slot_state();
   s = finish_update(begin_update(s, 1), 1, kMaxTries,
-                    {std::string(kMaxImageIdLength, 'e'), std::string(kMaxVersionLength, 'V'), "", {}});
+                    {std::string(kMaxImageIdLength, 'e'), std::string(kMaxVersionLength, 'V'), "", {}, std::nullopt});
   for (auto r : {mark_good(s, 1), mark_bad(s, 1), rollback(s, 1)}) {
     CHECK(r.ok());
     auto back = parse_slot_state(serialize_slot_state(*r));

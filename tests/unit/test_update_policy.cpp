@@ -147,23 +147,23 @@ TEST(UpdatePolicy, TheMinimumVersionHoldsEvenWithDowngradesAllowed) {
 
 TEST(UpdatePolicy, FinishUpdateRaisesTheMinimumNeverLowersIt) {
   SlotState s = record();
-  s = finish_update(begin_update(s, 1), 1, 3, {"ab", "3.0", "2.0", {}});
+  s = finish_update(begin_update(s, 1), 1, 3, {"ab", "3.0", "2.0", {}, std::nullopt});
   CHECK_EQUAL(std::string("2.0"), s.min_version);
-  s = finish_update(begin_update(s, 0), 0, 3, {"ab", "3.1", "1.0", {}});
+  s = finish_update(begin_update(s, 0), 0, 3, {"ab", "3.1", "1.0", {}, std::nullopt});
   CHECK_EQUAL(std::string("2.0"), s.min_version);
-  s = finish_update(begin_update(s, 1), 1, 3, {"ab", "3.2", "", {}});
+  s = finish_update(begin_update(s, 1), 1, 3, {"ab", "3.2", "", {}, std::nullopt});
   CHECK_EQUAL(std::string("2.0"), s.min_version);
-  s = finish_update(begin_update(s, 0), 0, 3, {"ab", "3.3", "2.0.1", {}});
+  s = finish_update(begin_update(s, 0), 0, 3, {"ab", "3.3", "2.0.1", {}, std::nullopt});
   CHECK_EQUAL(std::string("2.0.1"), s.min_version);
   // Every other transition keeps it, and the keys.
   s.keys = {std::string(64, 'a')};
   SlotState g = *mark_good(s, 0);
   CHECK_EQUAL(std::string("2.0.1"), g.min_version);
   CHECK(g.keys == s.keys);
-  g = *rollback(*mark_good(finish_update(begin_update(g, 1), 1, 3, {"cd", "4", "", {}}), 1), 1);
+  g = *rollback(*mark_good(finish_update(begin_update(g, 1), 1, 3, {"cd", "4", "", {}, std::nullopt}), 1), 1);
   CHECK_EQUAL(std::string("2.0.1"), g.min_version);
   CHECK(g.keys == s.keys);
   // keys= replaces them; none keeps them.
-  g = finish_update(begin_update(g, 1), 1, 3, {"ef", "5", "", {std::string(64, 'b')}});
+  g = finish_update(begin_update(g, 1), 1, 3, {"ef", "5", "", {std::string(64, 'b')}, std::nullopt});
   CHECK(g.keys == std::vector<std::string>{std::string(64, 'b')});
 }

@@ -1,11 +1,15 @@
 // dm-verity: the parameters line (format, parse, every bad field), the
 // device-mapper table, and decide() for [root] verity = off | on | required.
 #include <CppUTest/TestHarness.h>
+#include <zlib.h>
 
+#include <cstdio>
 #include <string>
 
+#include "bundle.h"
 #include "helpers.h"
 #include "plan.h"
+#include "slot_state.h"
 #include "verity.h"
 
 using namespace strata;
@@ -108,7 +112,7 @@ TEST_GROUP(DecideVerity){};
 
 TEST(DecideVerity, OffIgnoresTheRecordsRootHash) {
   Facts f = slot_facts(VerityMode::kOff);
-  f.slot_verity[1] = params();
+  f.slots.state.slot[1].verity = params();
   BootPlan p = decide(f);
   LONGS_EQUAL(1, p.slot);
   CHECK_FALSE(p.verity.has_value());
@@ -118,7 +122,7 @@ TEST(DecideVerity, OffIgnoresTheRecordsRootHash) {
 
 TEST(DecideVerity, OnWithARootHashBootsThroughVerity) {
   Facts f = slot_facts(VerityMode::kOn);
-  f.slot_verity[1] = params();
+  f.slots.state.slot[1].verity = params();
   BootPlan p = decide(f);
   CHECK_EQUAL(std::string(""), p.fatal);
   LONGS_EQUAL(1, p.slot);
@@ -132,7 +136,7 @@ TEST(DecideVerity, OnWithARootHashBootsThroughVerity) {
 
 TEST(DecideVerity, OnWithoutARootHashBootsPlainWithAWarning) {
   Facts f = slot_facts(VerityMode::kOn);
-  f.slot_verity[0] = params();  // the other slot's hash is no use for b
+  f.slots.state.slot[0].verity = params();  // the other slot's hash is no use for b
   BootPlan p = decide(f);
   LONGS_EQUAL(1, p.slot);
   CHECK_FALSE(p.verity.has_value());
@@ -144,7 +148,7 @@ TEST(DecideVerity, OnWithoutARootHashBootsPlainWithAWarning) {
 
 TEST(DecideVerity, RequiredWithoutARootHashBootsTheOtherSlot) {
   Facts f = slot_facts(VerityMode::kRequired);
-  f.slot_verity[0] = params();
+  f.slots.state.slot[0].verity = params();
   BootPlan p = decide(f);
   CHECK_EQUAL(std::string(""), p.fatal);
   LONGS_EQUAL(0, p.slot);
@@ -158,7 +162,7 @@ TEST(DecideVerity, RequiredWithoutARootHashBootsTheOtherSlot) {
 TEST(DecideVerity, RequiredWithoutFallbackSlotIsFatal) {
   Facts f = slot_facts(VerityMode::kRequired);
   f.config.fallback_slot = false;
-  f.slot_verity[0] = params();
+  f.slots.state.slot[0].verity = params();
   BootPlan p = decide(f);
   CHECK_TRUE(
       contains(p.fatal, "slot b has no trusted root hash in the slot record; root verity = required: not booted"));
@@ -173,8 +177,8 @@ TEST(DecideVerity, RequiredWithNoSlotHashedIsFatal) {
 
 TEST(DecideVerity, RequiredTrialSlotWithoutHashIsMarkedBadAndTheOtherBoots) {
   Facts f = slot_facts(VerityMode::kRequired);
-  f.slots.state = finish_update(f.slots.state, 0, 3, "ab", "2");  // a on trial, no hash
-  f.slot_verity[1] = params();
+  f.slots.state = finish_update(f.slots.state, 0, 3, {"ab", "2", "", {}, std::nullopt});  // a on trial, no hash
+  f.slots.state.slot[1].verity = params();
   BootPlan p = decide(f);
   LONGS_EQUAL(1, p.slot);
   CHECK_TRUE(p.slot_write.has_value());
@@ -224,4 +228,157 @@ TEST(DecideVerity, ConfigKey) {
   auto l = strata::test::load("[root]\nverity = maybe\n");
   CHECK_TRUE(l.config.verity == VerityMode::kOff);
   CHECK_EQUAL(1, static_cast<int>(l.diagnostics.size()));
+}
+
+TEST_GROUP(VerityRecord){};
+
+TEST(VerityRecord, AnUpdateRecordsTheManifestsParametersForItsSlot) {
+  SlotState s = finish_update(begin_update(initial_slot_state(), 1), 1, 3, {kRoot, "2", "", {}, params()});
+  CHECK_TRUE(s.slot[1].verity.has_value());
+  CHECK_FALSE(s.slot[0].verity.has_value());
+  const std::string bytes = serialize_slot_state(s);
+  CHECK_TRUE(contains(bytes, "\nverity b " + format_verity(params()) + "\ncrc32 "));
+  auto back = parse_slot_state(bytes);
+  CHECK_TRUE_TEXT(back.ok(), back.ok() ? "" : back.error().message().c_str());
+  CHECK_TRUE(*back == s);
+  // Kept by the CLI's changes, cleared when the slot is written again.
+  auto good = mark_good(s, 1);
+  CHECK_TRUE(good.ok());
+  CHECK_TRUE(good->slot[1].verity == params());
+  CHECK_FALSE(begin_update(*good, 1).slot[1].verity.has_value());
+  // An update without verity= leaves its slot without parameters.
+  CHECK_FALSE(finish_update(*good, 1, 3, {kRoot, "3", "", {}, std::nullopt}).slot[1].verity.has_value());
+}
+
+TEST(VerityRecord, ARecordWithoutParametersIsFormat2AsBefore) {
+  const std::string bytes = serialize_slot_state(initial_slot_state());
+  CHECK_FALSE(contains(bytes, "verity"));
+  CHECK_TRUE(contains(bytes, "\nkeys -\ncrc32 "));
+}
+
+TEST(VerityRecord, BothSlotsWithTheLongestParametersFit) {
+  VerityParams v = params();
+  v.data_block_size = v.hash_block_size = 65536;
+  v.data_blocks = v.hash_start = uint64_t{1} << 40;
+  v.salt = std::string(256, 'f');
+  SlotState s = initial_slot_state();
+  s.slot[0].verity = v;
+  s.slot[1].verity = v;
+  s.slot[1].status = SlotStatus::kGood;
+  s.keys.assign(kMaxRecordKeys, std::string(64, 'c'));
+  s.min_version = std::string(kMaxVersionLength, 'V');
+  s.slot[0].image_id = std::string(kMaxImageIdLength, 'e');
+  s.slot[0].version = std::string(kMaxVersionLength, 'V');
+  auto back = parse_slot_state(serialize_slot_state(s));
+  CHECK_TRUE_TEXT(back.ok(), back.ok() ? "" : back.error().message().c_str());
+  CHECK_TRUE(*back == s);
+}
+
+namespace {
+
+// A record copy: `body` and its CRC line, NUL-padded as on flash.
+std::string with_crc(const std::string& body) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()));
+  char line[32];
+  std::snprintf(line, sizeof line, "crc32 %08lx\n", crc);
+  std::string out = body + line;
+  out.resize(kSlotRecordSize, '\0');
+  return out;
+}
+
+std::string bad_record(const std::string& verity_lines) {
+  // Serialize a state with parameters for both slots, then swap in the lines under test and fix the CRC.
+  SlotState s = initial_slot_state();
+  s.slot[0].verity = params();
+  s.slot[1].verity = params();
+  std::string text = serialize_slot_state(s);
+  const std::string good_lines = "verity a " + format_verity(params()) + "\nverity b " + format_verity(params()) + "\n";
+  const size_t at = text.find(good_lines);
+  CHECK_TRUE(at != std::string::npos);
+  std::string body = text.substr(0, at) + verity_lines;
+  auto r = parse_slot_state(with_crc(body));
+  CHECK_FALSE(r.ok());
+  return r.ok() ? "" : r.error().message();
+}
+
+}  // namespace
+
+TEST(VerityRecord, BadVerityLinesAreRefusedWithTheirLine) {
+  const std::string p = format_verity(params());
+  CHECK_TRUE(contains(bad_record("verity b " + p + "\nverity a " + p + "\n"),
+                      "line 9: verity lines must be for slot a then slot b"));
+  CHECK_TRUE(contains(bad_record("verity a " + p + "\nverity a " + p + "\n"), "line 9"));
+  CHECK_TRUE(contains(bad_record("verity c " + p + "\n"), "line 8: expected 'verity a|b PARAMETERS'"));
+  CHECK_TRUE(contains(bad_record("verity a sha1 4096\n"), "line 8: verity: expected 7 fields"));
+  CHECK_TRUE(contains(bad_record("verity A " + p + "\n"), "line 8: expected 'verity a|b"));
+}
+
+TEST_GROUP(VerityManifest){};
+
+namespace {
+
+Manifest manifest_with_verity() {
+  Manifest m;
+  m.version = "2";
+  m.size = (244 + 3) * 4096;
+  m.sha256 = std::string(64, 'a');
+  m.verity = params();
+  return m;
+}
+
+}  // namespace
+
+TEST(VerityManifest, RoundTripsInsideTheSignedText) {
+  KeyPair kp = generate_keypair();
+  auto block = make_bundle_header(manifest_with_verity(), kp.secret_hex);
+  CHECK_TRUE_TEXT(block.ok(), block.ok() ? "" : block.error().message().c_str());
+  auto h = parse_bundle_header(*block);
+  CHECK_TRUE_TEXT(h.ok(), h.ok() ? "" : h.error().message().c_str());
+  CHECK_TRUE(h->manifest.verity == params());
+  CHECK_TRUE(contains(h->signed_text, "\nverity=" + format_verity(params()) + "\n"));
+  CHECK_TRUE(verify_bundle_signature(*h, kp.public_hex).ok());
+  // A changed root hash is a changed signed text: the signature no longer holds.
+  std::string tampered = *block;
+  const size_t at = tampered.find(kRoot);
+  CHECK_TRUE(at != std::string::npos);
+  tampered[at] = tampered[at] == '0' ? '1' : '0';
+  auto t = parse_bundle_header(tampered);
+  CHECK_TRUE(t.ok());
+  CHECK_FALSE(verify_bundle_signature(*t, kp.public_hex).ok());
+}
+
+TEST(VerityManifest, ABundleWithoutVerityHasNone) {
+  Manifest m = manifest_with_verity();
+  m.verity.reset();
+  auto block = make_bundle_header(m, "");
+  CHECK_TRUE(block.ok());
+  CHECK_FALSE(contains(*block, "verity"));
+  auto h = parse_bundle_header(*block);
+  CHECK_TRUE(h.ok());
+  CHECK_FALSE(h->manifest.verity.has_value());
+}
+
+TEST(VerityManifest, TheTreeMustLieInsideTheImage) {
+  Manifest m = manifest_with_verity();
+  m.size = 244 * 4096;  // the data only: the tree at block 244 is past the end
+  auto block = make_bundle_header(m, "");
+  CHECK_FALSE(block.ok());
+  CHECK_TRUE(contains(block.error().message(), "the hash tree (block 244) starts past the image's 999424 bytes"));
+  m.size = 100 * 4096;
+  block = make_bundle_header(m, "");
+  CHECK_FALSE(block.ok());
+  CHECK_TRUE(contains(block.error().message(), "244 data blocks do not fit"));
+}
+
+TEST(VerityManifest, ABadVerityLineIsRefusedWithItsLine) {
+  auto block = make_bundle_header(manifest_with_verity(), "");
+  CHECK_TRUE(block.ok());
+  std::string text = *block;
+  const size_t at = text.find("verity=sha256");
+  CHECK_TRUE(at != std::string::npos);
+  text.replace(at, 13, "verity=sha512");
+  auto h = parse_bundle_header(text);
+  CHECK_FALSE(h.ok());
+  CHECK_TRUE(contains(h.error().message(), "line 5: verity: algorithm 'sha512' is not sha256"));
 }
