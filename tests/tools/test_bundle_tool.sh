@@ -82,6 +82,18 @@ expect 1 'empty' create --version 1 empty bad
 expect 1 'not a strata bundle' verify image
 expect 2 'usage' create image bundle2
 
+# --verity: the parameters line (or a file holding it) goes into the signed
+# manifest; the tree must lie inside the image (300001 bytes: 73 blocks).
+root=1384ada904be43183871621387add43223ddba3a0e312ba078c5080b4ed36cac
+echo "sha256 4096 4096 70 70 $root -" >image.verity
+expect 0 'wrote' create --version 3 --key keys/update.key --verity image.verity image vbundle
+expect 0 "verity: +sha256 4096 4096 70 70 $root -" verify --pubkey keys/update.pub vbundle
+expect 0 'verity: +\(none\)' show unsigned
+expect 1 'starts past the image' create --version 3 --verity "sha256 4096 4096 70 80 $root -" image bad
+[ ! -e bad ] || fail "a refused create left its output"
+expect 1 'verity: algorithm' create --version 3 --verity "sha1 4096 4096 70 70 $root -" image bad
+expect 1 'no-such.verity' create --version 3 --verity no-such.verity image bad
+
 echo "all strata-bundle checks passed"
 
 # Key rotation and anti-rollback fields: two signers, a new key set, a minimum.

@@ -30,7 +30,8 @@ int usage() {
   std::fprintf(stderr,
                "usage: strata-bundle keygen DIR\n"
                "       strata-bundle create --version V [--compatible NAME] [--min-version V]\n"
-               "                            [--keys KEY[,KEY...]] [--key FILE.key[,FILE.key...]] IMAGE OUT\n"
+               "                            [--keys KEY[,KEY...]] [--key FILE.key[,FILE.key...]]\n"
+               "                            [--verity IMAGE.verity] IMAGE OUT\n"
                "       strata-bundle verify [--pubkey KEY[,KEY...]] BUNDLE\n"
                "       strata-bundle show BUNDLE\n"
                "\n"
@@ -38,7 +39,9 @@ int usage() {
                "           (secret: keep it on the build host); never overwrites a key\n"
                "  create   wrap IMAGE into the bundle OUT, signed by each --key given;\n"
                "           --min-version: devices refuse anything older once this is installed;\n"
-               "           --keys: the public keys devices trust after this update (key rotation)\n"
+               "           --keys: the public keys devices trust after this update (key rotation);\n"
+               "           --verity: the image's dm-verity parameters, the line tools/mkrootfs --verity\n"
+               "           writes (a file holding it, or the line itself); the tree must be in IMAGE\n"
                "  verify   check the header, the image's size and sha256, and with --pubkey that\n"
                "           one of the keys signed it; exit status 0 when the bundle is good, 1 when not\n"
                "\n"
@@ -218,6 +221,19 @@ int create(const Args& a) {
     if (!keys) return fail(keys.error().message());
     m.keys = *keys;
   }
+  if (a.opts.count("verity")) {
+    // A file holding the line (IMAGE.verity), or the line itself.
+    const std::string& arg = a.opts.at("verity");
+    std::string line = arg;
+    if (arg.find(' ') == std::string::npos) {
+      auto text = strata::sys::read_value(arg);
+      if (!text) return fail("--verity: " + text.error().message());
+      line = *text;
+    }
+    auto v = strata::parse_verity(line);
+    if (!v) return fail("--verity " + arg + ": " + v.error().message());
+    m.verity = *v;
+  }
   std::vector<std::string> secrets;
   if (a.opts.count("key")) {
     for (const std::string& key : split_commas(a.opts.at("key"))) {
@@ -231,6 +247,7 @@ int create(const Args& a) {
   }
   // Check the version, the name and the key before streaming a large image.
   strata::Manifest probe = m;
+  probe.verity.reset();  // checked against the image's size once it is known
   probe.size = 1;
   probe.sha256 = std::string(64, '0');
   if (auto h = strata::make_bundle_header(probe, secrets); !h) return fail(h.error().message());
@@ -287,6 +304,7 @@ void print_manifest(const strata::BundleHeader& h) {
   std::printf("compatible: %s\n", m.compatible.empty() ? "(any board)" : m.compatible.c_str());
   std::printf("min_version: %s\n", m.min_version.empty() ? "(none)" : m.min_version.c_str());
   std::printf("keys:       %s\n", m.keys.empty() ? "(unchanged)" : strata::key_list_text(m.keys).c_str());
+  std::printf("verity:     %s\n", m.verity ? strata::format_verity(*m.verity).c_str() : "(none)");
   if (h.signatures.empty())
     std::printf("signature:  none (unsigned)\n");
   else
@@ -379,7 +397,7 @@ int main(int argc, char** argv) {
   };
   const Command commands[] = {
       {"keygen", {}, keygen},
-      {"create", {"version", "compatible", "key", "min-version", "keys"}, create},
+      {"create", {"version", "compatible", "key", "min-version", "keys", "verity"}, create},
       {"verify", {"pubkey"}, verify},
       {"show", {}, show},
   };
