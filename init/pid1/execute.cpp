@@ -49,7 +49,7 @@ Result<std::string> Executor::open_verity(const BootPlan& plan, const std::strin
   const std::string who = plan.slot >= 0 ? slot_word(plan.slot) : std::string("the root image");
   int64_t t0 = monotonic_ms();
   if (auto s = read_all(dm->path); !s)
-    return Error{s.error().err, "dm-verity: " + who + " is corrupt (" + s.error().message() + ")"};
+    return Error{s.error().err, "dm-verity: " + who + " is corrupt (" + s.error().context + ")"};
   LOGN("dm-verity: %s verified (%llu blocks, root %.16s..., %lld ms) on %s", who.c_str(),
        static_cast<unsigned long long>(v.data_blocks), v.root_hash.c_str(), static_cast<long long>(monotonic_ms() - t0),
        dm->path.c_str());

@@ -7,6 +7,8 @@ import os
 import unittest
 
 from base import BoardTest
+import slots
+from slots import Tape, reboot, version
 
 MiB = 1 << 20
 
@@ -72,8 +74,8 @@ class Verity(BoardTest):
         blocks = int(params.split()[3])
         flip_byte(disk, partition_start(self.board, "root-a") + (blocks // 2) * 4096 + 123)
         m = self.boot(disk=disk, words=self.root_words(params))
-        m.expect(r"BOOT FAILED \(attempt 1\): dm-verity: the root image is corrupt \(read /dev/dm-\d+ at byte \d+: "
-                 r"Input/output error\)")
+        m.expect(r"BOOT FAILED \(attempt 1\): dm-verity: the root image is corrupt \(read /dev/dm-\d+ at byte \d+\): "
+                 r"Input/output error")
         m.expect(r"strata-rescue# ")
         self.assertTrue(m.seen(r"device-mapper: verity: \d+:\d+: data block \d+ is corrupted"), m.tail())
 
@@ -89,6 +91,71 @@ class Verity(BoardTest):
         m.wait_shell()
         self.assertTrue(m.seen(r"DEGRADED BOOT"), m.tail())
         self.assertTrue(m.seen(r"booting it without dm-verity \(root verity = on\)"), m.tail())
+
+
+class VeritySlots(BoardTest):
+    """A/B: the root hash comes from a signed bundle's manifest through the slot record."""
+
+    def verity_bundle(self, version):
+        path = self.path(f"verity-v{version}.bundle")
+        slots.tool("mkbundle", "--verity", self.board, str(version), path)
+        with open(path, "rb") as f:
+            header = f.read(4096).split(b"\0", 1)[0].decode()
+        line = [x for x in header.splitlines() if x.startswith("verity=")][0]
+        return path, line.split("=", 1)[1]
+
+    def start(self, disk, words, tape=None):
+        m = self.boot(disk=disk, words=words, drives=[tape.path] if tape else ())
+        m.wait_shell()
+        return m
+
+    def test_update_boots_a_verity_slot_and_a_flipped_byte_falls_back_to_slot_a(self):
+        words = "strata.root.verity=on"
+        disk = self.disk()
+        bundle, params = self.verity_bundle(2)
+        tape = Tape(self.path("tape.img"), [bundle])
+        m = self.start(disk, words, tape)
+        # Slot a (the factory image) has no root hash in the record: booted unchecked, and said so.
+        self.assertTrue(m.seen(r"slot a has no trusted root hash in the slot record; booting it without dm-verity"),
+                        m.tail())
+        out = m.ok(f"{tape.stream(0)} | strata update -", timeout=180)
+        self.assertIn("update done: version 2 in slot b", out)
+        now = slots.slots(m)["now"]
+        self.assertEqual(now["b"]["verity_root_hash"], params.split()[5])
+        self.assertIsNone(now["a"]["verity_root_hash"])
+        reboot(m)
+
+        m = self.start(disk, words)
+        self.assertTrue(m.seen(r"strata: dm-verity: slot b verified \(\d+ blocks"), m.tail())
+        self.assertEqual(version(m), "2")
+        st = json.loads(m.ok("cat /run/strata/status"))
+        v = st["lower"]["verity"]
+        self.assertEqual((v["used"], v["name"], v["root_hash"]), (True, "strata-b", params.split()[5]))
+        self.assertIn(v["device"], m.ok("grep /run/strata/lower /proc/mounts"))
+        # The raw slot under the verity device stays read-only in the kernel.
+        self.assertEqual(slots.readonly(m, "b"), "1")
+        m.ok("strata mark-good")
+        reboot(m)
+
+        # One byte of slot b's image flipped on the host disk, in the middle of its data.
+        blocks = int(params.split()[3])
+        flip_byte(disk, partition_start(self.board, "root-b") + (blocks // 2) * 4096 + 77)
+        m = self.start(disk, words)
+        self.assertTrue(m.seen(r"slot b: root cannot be mounted: dm-verity: slot b is corrupt \(read /dev/dm-\d+ at "
+                               r"byte \d+\): Input/output error; trying the other slot \(fallback-slot\)"), m.tail())
+        self.assertEqual(version(m), "1")
+        s = slots.slots(m)
+        self.assertEqual(s["booted"], "a")
+        st = json.loads(m.ok("cat /run/strata/status"))
+        self.assertIn("dm-verity: slot b is corrupt", json.dumps(st))
+        self.assertTrue(m.seen(r"DEGRADED BOOT"), m.tail())
+
+    def test_required_refuses_a_slot_without_a_root_hash(self):
+        m = self.boot(words="strata.root.verity=required")
+        m.expect(r"BOOT FAILED \(attempt 1\): no A/B slot can be booted")
+        m.expect(r"strata-rescue# ")
+        self.assertTrue(m.seen(r"slot a has no trusted root hash in the slot record \(root verity = required\)"),
+                        m.tail())
 
 
 if __name__ == "__main__":
