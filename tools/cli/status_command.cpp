@@ -48,6 +48,7 @@ void print_slots(const nlohmann::json& sl, const strata::SlotReading& now) {
                 s.status == strata::SlotStatus::kTrial ? (" (" + std::to_string(s.tries) + " tries left)").c_str() : "",
                 s.version.empty() ? "-" : s.version.c_str(), where.c_str(),
                 name == str(sl, "booted") ? "  <- running" : "");
+    if (s.verity) std::printf("           verity root %s\n", s.verity->root_hash.c_str());
   }
   if (!now.detail.empty()) std::printf("  record:  %s\n", now.detail.c_str());
   if (!now.state.min_version.empty())
@@ -77,6 +78,12 @@ int status_command(const Context& c, bool json) {
   const auto& lower = s.value("lower", nlohmann::json::object());
   std::printf("lower:     %s %s (%s)%s\n", str(lower, "device").c_str(), str(lower, "fstype").c_str(),
               str(lower, "source").c_str(), lower.contains("image") ? (" image " + str(lower, "image")).c_str() : "");
+  const auto& verity = lower.value("verity", nlohmann::json::object());
+  if (verity.value("used", false))
+    std::printf("verity:    %s on %s, root %s, on corruption: %s\n", str(verity, "name").c_str(),
+                str(verity, "device").c_str(), str(verity, "root_hash").c_str(), str(verity, "on_corruption").c_str());
+  else if (str(verity, "mode") != "off" && str(verity, "mode") != "-")
+    std::printf("verity:    not used (root verity = %s)\n", str(verity, "mode").c_str());
   const auto& upper = s.value("upper", nlohmann::json::object());
   std::printf("upper:     %s%s\n", str(upper, "mode").c_str(),
               str(upper, "mode") != str(upper, "configured")
