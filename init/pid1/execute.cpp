@@ -48,8 +48,13 @@ Result<std::string> Executor::open_verity(const BootPlan& plan, const std::strin
   verity_name_ = plan.verity_name;
   const std::string who = plan.slot >= 0 ? slot_word(plan.slot) : std::string("the root image");
   int64_t t0 = monotonic_ms();
-  if (auto s = read_all(dm->path); !s)
-    return Error{s.error().err, "dm-verity: " + who + " is corrupt (" + s.error().context + ")"};
+  if (auto s = read_all(dm->path); !s) {
+    // The target's status tells a hash mismatch ("C") from a device that fails its reads.
+    auto st = dm_status(plan.verity_name);
+    const bool mismatch = st && *st == "C";
+    return Error{s.error().err,
+                 "dm-verity: " + who + (mismatch ? " is corrupt (" : " could not be read (") + s.error().context + ")"};
+  }
   LOGN("dm-verity: %s verified (%llu blocks, root %.16s..., %lld ms) on %s", who.c_str(),
        static_cast<unsigned long long>(v.data_blocks), v.root_hash.c_str(), static_cast<long long>(monotonic_ms() - t0),
        dm->path.c_str());

@@ -200,6 +200,8 @@ def parse_console(text):
     # script and the floor write.
     m = re.search(TS + r"(strata: stage modules: \d+ modules|strata-bench: modules loaded)", text)
     r["modules_us"] = usec(m) if m else None
+    m = re.search(r"strata: stage modules: (\d+) modules", text)
+    r["modules_count"] = int(m.group(1)) if m else None
     # strata-init's verity check: "dm-verity: ... verified (N blocks, root ..., M ms)".
     m = re.search(r"strata: dm-verity: .* verified \((\d+) blocks, root [0-9a-f.]+, (\d+) ms\)", text)
     if m:

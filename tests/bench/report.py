@@ -65,6 +65,14 @@ def boot_table(results, metrics):
     return "\n".join(rows)
 
 
+def modules_loaded(ic):
+    """How many modules strata-init loaded (its "stage modules: N modules" line), "the" if unknown."""
+    for r in ic.get("strata", {}).get("runs", []):
+        if r.get("modules_count"):
+            return r["modules_count"]
+    return "board's"
+
+
 def markdown(data, json_rel):
     env = data["env"]
     ic = data["icount"]["results"]
@@ -77,8 +85,8 @@ def markdown(data, json_rel):
 
     w("### Boot time\n")
     w("Three first stages side by side (and strata-init again with dm-verity) on the same kernel, modules, BusyBox, root image and disk; only `/init` differs. "
-      "Each does the job of strata's default path on this board: mount devtmpfs, proc, sysfs and /run, load the 12 "
-      "modules of `/lib/modules/strata.load`, wait for `PARTLABEL=root-a`, mount the squashfs lower, a tmpfs upper "
+      "Each does the job of strata's default path on this board: mount devtmpfs, proc, sysfs and /run, load the "
+      f"{modules_loaded(ic)} modules of `/lib/modules/strata.load`, wait for `PARTLABEL=root-a`, mount the squashfs lower, a tmpfs upper "
       "and the overlay, bind `/etc/factory` read-only, move the mounts, switch root, free the initramfs, exec "
       "`/sbin/init`. That init is a static program that writes a marker to `/dev/kmsg` and powers off. "
       "Times are the kernel's console timestamps.\n")
