@@ -1,12 +1,16 @@
 // Small helpers shared by the unit tests.
 #pragma once
 
+#include <zlib.h>
+
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "cmdline.h"
 #include "config.h"
 #include "device_spec.h"
+#include "slot_state.h"
 
 namespace strata::test {
 
@@ -21,6 +25,18 @@ inline std::string join(const std::vector<std::string>& v) {
 inline std::string join(const std::vector<Diagnostic>& v) {
   std::string out;
   for (const auto& d : v) out += d.where + ": " + d.message + "\n";
+  return out;
+}
+
+// A slot record copy from its text before the CRC line: the CRC line and NUL
+// padding added, so a test can get past the CRC to the check it means.
+inline std::string slot_record(const std::string& body, size_t size = kSlotRecordSize) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()));
+  char line[32];
+  std::snprintf(line, sizeof line, "crc32 %08lx\n", crc);
+  std::string out = body + line;
+  out.resize(size, '\0');
   return out;
 }
 

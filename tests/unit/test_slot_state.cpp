@@ -2,10 +2,8 @@
 // every combination of slot states, record health and a failed mount, and
 // the CLI's transitions.
 #include <CppUTest/TestHarness.h>
-#include <zlib.h>
 
 #include <cctype>
-#include <cstdio>
 #include <limits>
 #include <string>
 #include <vector>
@@ -47,16 +45,8 @@ SlotReading reading(const SlotState& s, StateHealth health = StateHealth::kOk, s
 
 const std::string kId = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
-// A record from its text before the CRC line: CRC line and NUL padding added,
-// so a test can get past the CRC to the check it means.
 std::string record(const std::string& body, size_t size = kSlotRecordSize) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  crc = crc32(crc, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()));
-  char line[32];
-  std::snprintf(line, sizeof line, "crc32 %08lx\n", crc);
-  std::string out = body + line;
-  out.resize(size, '\0');
-  return out;
+  return strata::test::slot_record(body, size);
 }
 
 const std::string kSlotLines =

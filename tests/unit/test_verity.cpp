@@ -1,9 +1,7 @@
 // dm-verity: the parameters line (format, parse, every bad field), the
 // device-mapper table, and decide() for [root] verity = off | on | required.
 #include <CppUTest/TestHarness.h>
-#include <zlib.h>
 
-#include <cstdio>
 #include <string>
 
 #include "bundle.h"
@@ -276,17 +274,6 @@ TEST(VerityRecord, BothSlotsWithTheLongestParametersFit) {
 
 namespace {
 
-// A record copy: `body` and its CRC line, NUL-padded as on flash.
-std::string with_crc(const std::string& body) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  crc = crc32(crc, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()));
-  char line[32];
-  std::snprintf(line, sizeof line, "crc32 %08lx\n", crc);
-  std::string out = body + line;
-  out.resize(kSlotRecordSize, '\0');
-  return out;
-}
-
 std::string bad_record(const std::string& verity_lines) {
   // Serialize a state with parameters for both slots, then swap in the lines under test and fix the CRC.
   SlotState s = initial_slot_state();
@@ -297,7 +284,7 @@ std::string bad_record(const std::string& verity_lines) {
   const size_t at = text.find(good_lines);
   CHECK_TRUE(at != std::string::npos);
   std::string body = text.substr(0, at) + verity_lines;
-  auto r = parse_slot_state(with_crc(body));
+  auto r = parse_slot_state(strata::test::slot_record(body));
   CHECK_FALSE(r.ok());
   return r.ok() ? "" : r.error().message();
 }
