@@ -22,6 +22,8 @@
 #include <map>
 #include <set>
 
+#include "data_layout.h"
+
 #ifndef STRATA_SYSTEM_FIXTURE_DIR
 #error "STRATA_SYSTEM_FIXTURE_DIR must name the fixture directory in the build tree"
 #endif
@@ -492,6 +494,15 @@ RwLoop attach_rw(const std::string& image) {
     loop.fd.reset();
   }
   fail(__FILE__, __LINE__, "no free loop device for " + image);
+}
+
+DataDisk scratch_data_disk(const Ctx& c, int size_mb, long inodes) {
+  ::umask(022);
+  DataDisk d;
+  if (auto e = setup_data_disk(d, c.scratch + "/data.img", c.scratch + strata::data::kMount, size_mb, inodes);
+      !e.empty())
+    fail(__FILE__, __LINE__, e);
+  return d;
 }
 
 }  // namespace systest

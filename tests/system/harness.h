@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "data_image.h"
 #include "loop_device.h"
 #include "plan.h"
 #include "result.h"
@@ -120,6 +121,10 @@ RwLoop attach_rw(const std::string& image);
 
 // attach_loop() that fails the test when it fails.
 strata::LoopDevice attach_or_fail(const std::string& image);
+
+// The test's data partition: an ext4 image of `size_mb` MiB mounted at
+// <scratch>/run/strata/data (umask 022, the modes the checks expect), or the test fails.
+DataDisk scratch_data_disk(const Ctx& c, int size_mb = 32, long inodes = 0);
 // A plan as decide() makes it for a tmpfs upper (same overlay options).
 strata::BootPlan tmpfs_plan(const std::string& device, const std::string& fstype);
 // The executor prefixes /dev too (for the image loop device): gives the

@@ -125,9 +125,7 @@ TEST(ExecutorPaths, LinksAreBoundAtTheirTargetsInsideTheNewRootAndTheRestIsSkipp
         const std::string tree = c.scratch + "/tree", image = c.scratch + "/root.squashfs";
         make_linked_tree(tree);
         SYS_EQ(0, sh("mksquashfs " + quote(tree) + " " + quote(image) + " -noappend -all-root -no-progress -quiet"));
-        DataDisk disk;
-        if (auto e = setup_data_disk(disk, c.scratch + "/data.img", c.scratch + data::kMount, 32); !e.empty())
-          fail(__FILE__, __LINE__, e);
+        DataDisk disk = scratch_data_disk(c);
         SYS_CHECK(::umount(disk.mnt.c_str()) == 0);  // the executor mounts it
         auto root = attach_or_fail(image);
 
@@ -205,9 +203,7 @@ TEST_GROUP(PreservePaths){};
 TEST(PreservePaths, LinksAreFollowedAsTheNewRootShowsThemAndLoopsAreSkipped) {
   run_isolated([](Ctx& c) {
     ::umask(022);
-    DataDisk disk;
-    if (auto e = setup_data_disk(disk, c.scratch + "/data.img", c.scratch + data::kMount, 32); !e.empty())
-      fail(__FILE__, __LINE__, e);
+    DataDisk disk = scratch_data_disk(c);
     const std::string lower = c.scratch + paths::kLower;
     // The new image: /etc/svc is its link to the service's state.
     link("../var/lib/svc", lower + "/etc/svc");
@@ -244,9 +240,7 @@ TEST(PreservePaths, AnOpaqueDirectoryOrAWhiteoutHidesTheImagesLink) {
   // the upper's /opt is opaque or the upper whited /etc/svc out.
   run_isolated([](Ctx& c) {
     ::umask(022);
-    DataDisk disk;
-    if (auto e = setup_data_disk(disk, c.scratch + "/data.img", c.scratch + data::kMount, 32); !e.empty())
-      fail(__FILE__, __LINE__, e);
+    DataDisk disk = scratch_data_disk(c);
     const std::string lower = c.scratch + paths::kLower;
     link("../var/lib/svc", lower + "/opt/svc");
     link("../var/lib/svc", lower + "/etc/svc");

@@ -40,11 +40,7 @@ namespace {
 // ---- the data partition ------------------------------------------------------
 
 DataDisk data_disk(const Ctx& c, int size_mb = 32, long inodes = 0) {
-  ::umask(022);  // the modes the checks expect
-  DataDisk d;
-  if (auto e = setup_data_disk(d, c.scratch + "/data.img", c.scratch + data::kMount, size_mb, inodes); !e.empty())
-    fail(__FILE__, __LINE__, e);
-  return d;
+  return scratch_data_disk(c, size_mb, inodes);
 }
 
 // A reboot, as far as the data partition goes: unmounted, mounted again.

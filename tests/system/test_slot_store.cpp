@@ -33,11 +33,7 @@ std::string prefix_in(const Ctx& c) {
 }
 
 DataDisk data_disk(const Ctx& c) {
-  ::umask(022);  // the modes the checks expect
-  DataDisk d;
-  if (auto e = setup_data_disk(d, c.scratch + "/data.img", c.scratch + strata::data::kMount, 16); !e.empty())
-    fail(__FILE__, __LINE__, e);
-  return d;
+  return scratch_data_disk(c, 16);
 }
 
 // A reboot, as far as the data partition goes.

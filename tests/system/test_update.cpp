@@ -1165,9 +1165,7 @@ TEST(Update, SeedingCopiesThePreservedPathsIntoTheTargetsUpper) {
     Rig r;
     make_rig(r, c);
     // The data partition (ext4) where the per-slot uppers live.
-    DataDisk disk;
-    if (auto e = setup_data_disk(disk, c.scratch + "/data.img", c.scratch + strata::data::kMount, 32); !e.empty())
-      fail(__FILE__, __LINE__, e);
+    DataDisk disk = scratch_data_disk(c);
     const std::string root = c.scratch;
     const std::string upper_a = root + strata::data::kSlotUpperPrefix + "a";
     const std::string upper_b = root + strata::data::kSlotUpperPrefix + "b";
