@@ -25,6 +25,7 @@ host_packages=(
   cpputest libblkid-dev libinih-dev libsodium-dev zlib1g-dev
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf
   qemu-system-arm qemu-user-static
+  u-boot-qemu u-boot-tools dosfstools mtools bmap-tools libubootenv-dev
 )
 
 install_host_packages() {
@@ -47,8 +48,10 @@ kernel_meta() { case $1 in arm64) echo linux-image-arm64 ;; armhf) echo linux-im
 # libcpputest-dev: CppUTest's static libraries for the target, so that the unit
 # tests also run as target binaries under qemu-user (tests/cross).
 target_packages=(libblkid-dev libblkid1 libinih-dev libinih1 libsodium-dev libsodium23 busybox-static
-  nlohmann-json3-dev libcpputest-dev zlib1g-dev)
-target_static_libs=(libblkid.a libinih.a libsodium.a libz.a libCppUTest.a libCppUTestExt.a)
+  nlohmann-json3-dev libcpputest-dev zlib1g-dev libssl-dev libubootenv-dev)
+# libubootenv-dev: the static libubootenv.a through which the CLI reads and
+# writes the bootloader's environment (bootloader = uboot).
+target_static_libs=(libblkid.a libinih.a libsodium.a libz.a libCppUTest.a libCppUTestExt.a libubootenv.a)
 
 # unpack_debs ROOT DEB...: dpkg -x each into ROOT, recording its version.
 unpack_debs() {

@@ -29,8 +29,11 @@ class BootError(AssertionError):
 
 
 class Machine:
-    def __init__(self, board, disk, words="", initrd=None, log=None, qemu_extra="", drives=()):
+    def __init__(self, board, disk, words="", initrd=None, log=None, qemu_extra="", drives=(), firmware=False):
+        """firmware: boot through U-Boot from the disk alone (no kernel words);
+        otherwise QEMU loads the kernel and initramfs itself (faster)."""
         self.board, self.disk, self.words, self.drives = board, disk, words, list(drives)
+        self.firmware = firmware
         self.initrd, self.qemu_extra = initrd, qemu_extra
         self.log_path = log
         self.buf = ""
@@ -40,11 +43,11 @@ class Machine:
 
     def start(self):
         cmd = [os.path.join(TOP, "tools", "run-qemu"), self.board, "--disk", self.disk]
-        if self.initrd:
-            cmd += ["--initrd", self.initrd]
         for d in self.drives:
             cmd += ["--drive", d]
-        cmd += ["--"] + self.words.split()
+        if not self.firmware:
+            cmd += ["--direct"] + (["--initrd", self.initrd] if self.initrd else [])
+            cmd += ["--"] + self.words.split()
         env = dict(os.environ, QEMU_EXTRA=self.qemu_extra)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, env=env, start_new_session=True,
