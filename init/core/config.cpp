@@ -9,6 +9,7 @@
 #include "bundle.h"
 #include "device_spec.h"
 #include "resolve.h"
+#include "slot_state.h"
 #include "text.h"
 
 namespace strata {
@@ -260,6 +261,12 @@ const std::vector<Key>& keys() {
        "slot-b.img under strata/slots on the data partition)",
        choice(&Config::slot_mode,
               {{"none", SlotMode::kNone}, {"partitions", SlotMode::kPartitions}, {"files", SlotMode::kFiles}})},
+      {"slots", "bootloader", "none",
+       "who picks the slot and counts its tries: none (strata-init, from its slot record; any bootloader) or uboot "
+       "(U-Boot's boot script: a slot is a group of kernel, initramfs and root; README \"Boot through U-Boot\")",
+       choice(&Config::bootloader, {{"none", Bootloader::kNone}, {"uboot", Bootloader::kUBoot}})},
+      {"slots", "bootstate", "PARTLABEL=bootstate", "the raw partition of the bootloader state (bootloader = uboot)",
+       device([](Config& c) -> std::string& { return c.bootstate_source; })},
       {"slots", "a", "PARTLABEL=root-a", "slot a's partition (mode = partitions)",
        device([](Config& c) -> std::string& { return c.slot_source[0]; })},
       {"slots", "b", "PARTLABEL=root-b", "slot b's partition (mode = partitions)",
@@ -420,6 +427,28 @@ LoadedConfig load_config(std::string_view ini_text, const std::string& file, con
       }
       continue;
     }
+    // Words U-Boot's boot script adds (board/common/uboot/boot.cmd).
+    if (w.key == "slot" || w.key == "bootfallback") {
+      auto slot = parse_slot_name(w.value);
+      if (!slot) {
+        out.diagnostics.push_back({where, "'" + w.value + "' is not a or b; ignored"});
+      } else {
+        (w.key == "slot" ? out.config.boot_slot : out.config.boot_fallback_from) = *slot;
+      }
+      continue;
+    }
+    if (w.key == "trial") {
+      long long n;
+      if (auto e = parse_int(w.value, 0, kMaxTries, n))
+        out.diagnostics.push_back({where, *e + "; ignored"});
+      else
+        out.config.boot_trial_left = static_cast<int>(n);
+      continue;
+    }
+    if (w.key == "bootstate") {
+      out.config.boot_state_missing = w.value == "none";
+      continue;
+    }
     if (w.key == "crash_at") {
       out.config.crash_at = w.value;
       continue;
@@ -468,6 +497,10 @@ const char* to_string(ResetTier t) {
 const char* to_string(FailurePolicy p) {
   return p == FailurePolicy::kRescue ? "rescue" : "reboot";
 }
+const char* to_string(Bootloader b) {
+  return b == Bootloader::kUBoot ? "uboot" : "none";
+}
+
 const char* to_string(SlotMode m) {
   return m == SlotMode::kNone ? "none" : m == SlotMode::kPartitions ? "partitions" : "files";
 }

@@ -28,6 +28,10 @@ enum class ResetTier { kOverlay, kAll };
 // Where the A/B root images live: none (one root, [root]), two partitions, or
 // two image files on the data partition.
 enum class SlotMode { kNone, kPartitions, kFiles };
+// Who picks the A/B slot and counts its tries: strata-init from its record
+// (none), or U-Boot's boot script (uboot: a slot is a group of kernel,
+// initramfs and root; strata-init boots the strata.slot= U-Boot passes).
+enum class Bootloader { kNone, kUBoot };
 // dm-verity lowers: off; on (a slot with a trusted root hash boots through a
 // verity device, one without boots plain with a warning); required (a slot
 // without one is not booted).
@@ -73,6 +77,8 @@ struct Config {
   SlotMode slot_mode = SlotMode::kNone;
   std::string slot_source[2] = {"PARTLABEL=root-a", "PARTLABEL=root-b"};  // with mode = partitions
   int slot_tries = 3;
+  Bootloader bootloader = Bootloader::kNone;
+  std::string bootstate_source = "PARTLABEL=bootstate";  // the bootloader state pair (bootloader = uboot)
   // [update]
   std::vector<std::string> update_public_keys;  // 64 hex each: ed25519 keys bundles are signed with (none: not checked)
   bool update_allow_downgrade = false;
@@ -82,6 +88,10 @@ struct Config {
   bool debug = false;
   bool reset = false;    // strata.reset=1|overlay|all
   std::string crash_at;  // strata.crash_at=<point>: fault injection for power-cut tests
+  // What U-Boot's boot script said (strata.slot=, strata.trial=,
+  // strata.bootfallback=, strata.bootstate=none; bootloader = uboot).
+  std::optional<int> boot_slot, boot_trial_left, boot_fallback_from;
+  bool boot_state_missing = false;
 };
 
 struct Diagnostic {
@@ -108,6 +118,7 @@ const char* to_string(DataFailure d);
 const char* to_string(LowerChange c);
 const char* to_string(ResetTier t);
 const char* to_string(SlotMode m);
+const char* to_string(Bootloader b);
 const char* to_string(VerityMode m);
 // "fallback-slot, reboot", as the config says it.
 std::string describe_failure(bool fallback_slot, FailurePolicy p);

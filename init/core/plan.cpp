@@ -1,5 +1,6 @@
 #include "plan.h"
 
+#include "boot_env.h"
 #include "data_layout.h"
 #include "paths.h"
 #include "resolve.h"
@@ -67,9 +68,43 @@ static std::string join_sentences(const std::vector<std::string>& v) {
   return out;
 }
 
+// bootloader = uboot: U-Boot picked the slot and counted the try; strata-init
+// boots that slot and writes nothing (no second count). After a root that
+// did not mount (fallback-slot), the other slot if the record holds it good.
+static SlotChoice bootloader_choice(const Facts& facts, const Config& c) {
+  SlotChoice ch;
+  BootloaderWords w{c.boot_slot, c.boot_trial_left, c.boot_fallback_from, c.boot_state_missing};
+  ch.reasons = describe_boot(w);
+  ch.degraded = w.fallback_from.has_value() || w.state_missing;
+  if (!c.boot_slot) {
+    ch.slot = facts.slots.state.active;
+    ch.reasons.push_back(std::string("bootloader = uboot, but no strata.slot= on the command line (booted without ") +
+                         "the boot script?): booting the record's active " + slot_word(ch.slot) + ", no try counted");
+    ch.degraded = true;
+  } else {
+    ch.slot = *c.boot_slot;
+  }
+  if (facts.failed_slot && *facts.failed_slot == ch.slot) {
+    const int o = other_slot(ch.slot);
+    ch.degraded = true;
+    if (facts.slots.state.slot[o].status == SlotStatus::kGood) {
+      ch.reasons.push_back(slot_word(ch.slot) + " failed (" + facts.failed_slot_why + "): booting " + slot_word(o) +
+                           "; the bootloader still counts " + slot_word(ch.slot) + "'s tries");
+      ch.slot = o;
+    } else {
+      ch.reasons.push_back(slot_word(ch.slot) + " failed (" + facts.failed_slot_why + ") and " + slot_word(o) +
+                           " is not good");
+      ch.slot = -1;
+    }
+  }
+  return ch;
+}
+
 // A/B: which slot boots, and where its image is. Returns false when the plan is fatal.
 static bool decide_slot(const Facts& facts, BootPlan& p, Config& c) {
-  SlotChoice ch = choose_slot(facts.slots, facts.failed_slot, facts.failed_slot_why);
+  SlotChoice ch = c.bootloader == Bootloader::kUBoot
+                      ? bootloader_choice(facts, c)
+                      : choose_slot(facts.slots, facts.failed_slot, facts.failed_slot_why);
   p.slot_health = facts.slots.health;
   p.slot_reasons = ch.reasons;
   if (ch.degraded) {
@@ -88,6 +123,10 @@ static bool decide_slot(const Facts& facts, BootPlan& p, Config& c) {
     p.slot_write_what = before.status == SlotStatus::kTrial && ch.write->slot[ch.slot].status == SlotStatus::kTrial
                             ? "trial-decrement"
                             : "mark-bad-at-boot";
+  }
+  if (c.bootloader == Bootloader::kUBoot) {
+    auto spec = parse_device_spec(c.bootstate_source);
+    if (const BlockDevice* d = spec ? find_device(facts.devices, *spec) : nullptr) p.bootstate_device = d->path;
   }
   if (c.slot_mode == SlotMode::kPartitions) {
     c.root_source = c.slot_source[p.slot];
@@ -125,6 +164,7 @@ BootPlan decide(const Facts& facts) {
   }
 
   p.slot_mode = c.slot_mode;
+  p.bootloader = c.bootloader;
   p.fallback_slot = c.fallback_slot;
   if (c.slot_mode != SlotMode::kNone && !decide_slot(facts, p, c)) return p;
   p.root_spec = c.root_source;
@@ -263,6 +303,7 @@ std::string format_plan(const BootPlan& p) {
   } else {
     if (p.slot >= 0) {
       o += std::string("slot: ") + slot_name(p.slot) + " of " + to_string(p.slot_mode) +
+           (p.bootloader == Bootloader::kUBoot ? ", chosen by the bootloader" : "") +
            " (record: " + to_string(p.slot_health) + "; " + describe(p.slot_state) + ")\n";
       if (p.slot_write) o += "slot record: written before mounting (" + p.slot_write_what + ")\n";
       for (const auto& r : p.slot_reasons) o += "slot reason: " + r + "\n";

@@ -69,10 +69,12 @@ struct BootPlan {
 
   // A/B slots ([slots] mode != none).
   SlotMode slot_mode = SlotMode::kNone;
-  int slot = -1;                        // the slot this boot runs
-  std::optional<SlotState> slot_write;  // made durable before the lower is mounted
-  std::string slot_write_what;          // names that write (crash points, log)
-  SlotState slot_state;                 // the record as it stands once written
+  int slot = -1;                              // the slot this boot runs
+  std::optional<SlotState> slot_write;        // made durable before the lower is mounted
+  std::string slot_write_what;                // names that write (crash points, log)
+  SlotState slot_state;                       // the record as it stands once written
+  Bootloader bootloader = Bootloader::kNone;  // uboot: U-Boot chose p.slot and counts its tries
+  std::string bootstate_device;               // uboot: the partition of its state ("" not found)
   StateHealth slot_health = StateHealth::kMissing;
   std::vector<std::string> slot_reasons;  // why this slot (console, status)
   std::string slot_devices[2];            // partition slots: kept read-only (BLKROSET)

@@ -112,6 +112,18 @@ Status write_copy(const std::string& path, const std::string& bytes) {
 }  // namespace
 
 SlotReading SlotStore::read() const {
+  SlotReading r = read_record();
+  if (!bootloader_read || r.health == StateHealth::kUnavailable) return r;
+  // bootloader = uboot: the bootloader's order, statuses and tries count.
+  std::string why;
+  if (auto e = bootloader_read(why))
+    r.state = with_boot_env(r.state, *e);
+  else
+    r.detail += (r.detail.empty() ? "" : "; ") + why + "; the record's slot states are used";
+  return r;
+}
+
+SlotReading SlotStore::read_record() const {
   Copy c[2] = {read_copy(copy_path(0)), read_copy(copy_path(1))};
   SlotReading r;
   const int n = newest_valid(c);
@@ -164,7 +176,13 @@ Status SlotStore::write(SlotState state, const std::string& what) {
   const int first = n < 0 ? 0 : other_slot(n);
   if (auto s = write_copy(copy_path(first), bytes); !s) return s;
   crash_point("state-" + what + "-between-copies");
-  return write_copy(copy_path(other_slot(first)), bytes);
+  if (auto s = write_copy(copy_path(other_slot(first)), bytes); !s) return s;
+  if (!bootloader_write) return {};
+  // The bootloader state last: it decides what boots, so its write commits the change.
+  crash_point("state-" + what + "-before-bootloader");
+  if (auto s = bootloader_write(boot_env_of(state)); !s)
+    return plain_error("the slot record is written but the bootloader state is not: " + s.error().message());
+  return {};
 }
 
 }  // namespace strata

@@ -6,8 +6,10 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
+#include "boot_env.h"
 #include "result.h"
 #include "slot_state.h"
 
@@ -22,7 +24,15 @@ class SlotStore {
   // and before the second is written; strata.crash_at hooks in here.
   std::function<void(const std::string& point)> crash_point = [](const std::string&) {};
 
+  // bootloader = uboot (boot_env.h): read() takes the bootloader's order,
+  // statuses and tries over the record's (none: `why` says why, the record's
+  // are used); write() writes the bootloader state after both copies, as the
+  // change's commit point. Empty: the record alone (bootloader = none).
+  std::function<std::optional<BootEnv>(std::string& why)> bootloader_read;
+  std::function<Status(const BootEnv&)> bootloader_write;
+
   SlotReading read() const;
+  SlotReading read_record() const;  // the record alone
   // Writes `state` with seq = the newest seq on flash + 1 into both copies.
   // `what` names the change for crash points and logs ("trial-decrement").
   Status write(SlotState state, const std::string& what);

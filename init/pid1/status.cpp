@@ -35,6 +35,8 @@ std::string status_json(const BootReport& r) {
     // A/B: what the CLI needs (running slot, devices) and what people ask (versions, tries, why).
     auto& sl = j["slots"];
     sl["mode"] = to_string(p.slot_mode);
+    sl["bootloader"] = to_string(p.bootloader);
+    if (p.bootloader == Bootloader::kUBoot) sl["bootstate"] = p.bootstate_device;
     sl["booted"] = std::string(1, slot_name(p.slot));
     sl["active"] = std::string(1, slot_name(p.slot_state.active));
     sl["record"] = to_string(p.slot_health);

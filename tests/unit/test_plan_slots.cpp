@@ -225,3 +225,54 @@ TEST(DecideSlots, CommandLineSwitchesSlotsOff) {
   auto lc = load("[slots]\nmode = partitions\n", "strata.slots.mode=none");
   CHECK_TRUE(lc.config.slot_mode == SlotMode::kNone);
 }
+
+// [slots] bootloader = uboot: U-Boot's strata.slot= decides, strata-init
+// writes nothing (no second count), and says why a fallback happened.
+TEST(DecideSlots, BootloaderChoosesAndNothingIsCounted) {
+  Facts f = slot_facts();
+  f.config.bootloader = Bootloader::kUBoot;
+  f.slots.state.active = 0;
+  f.slots.state.slot[1].status = SlotStatus::kTrial;
+  f.slots.state.slot[1].tries = 3;
+  f.config.boot_slot = 1;
+  f.config.boot_trial_left = 2;
+  BootPlan p = decide(f);
+  LONGS_EQUAL(1, p.slot);
+  CHECK_EQUAL(std::string("/dev/vda2"), p.root_device);
+  CHECK_FALSE(p.slot_write.has_value());  // choose_slot() would have decremented
+  CHECK_FALSE(p.degraded);
+  CHECK_TRUE(contains(join(p.slot_reasons), "slot b on trial: 2 boot tries left (counted by the bootloader)"));
+  CHECK_TRUE(contains(format_plan(p), "chosen by the bootloader"));
+
+  // U-Boot fell back from b: a DEGRADED boot of a, with the reason.
+  f.config.boot_slot = 0;
+  f.config.boot_trial_left.reset();
+  f.config.boot_fallback_from = 1;
+  p = decide(f);
+  LONGS_EQUAL(0, p.slot);
+  CHECK_FALSE(p.slot_write.has_value());
+  CHECK_TRUE(p.degraded);
+  CHECK_TRUE(has_warning(p, "slot b used up its boot tries"));
+
+  // Booted without the boot script: the record's active slot, no count, visibly.
+  f.config.boot_slot.reset();
+  f.config.boot_fallback_from.reset();
+  p = decide(f);
+  LONGS_EQUAL(0, p.slot);
+  CHECK_FALSE(p.slot_write.has_value());
+  CHECK_TRUE(has_warning(p, "no strata.slot= on the command line"));
+}
+
+TEST(DecideSlots, BootloaderWordsFromTheCommandLine) {
+  auto l = load("[slots]\nmode = partitions\nbootloader = uboot\n",
+                "console=ttyAMA0 strata.slot=b strata.trial=2 strata.bootfallback=a strata.bootstate=none");
+  CHECK_TRUE(l.diagnostics.empty());
+  CHECK_TRUE(l.config.bootloader == Bootloader::kUBoot);
+  LONGS_EQUAL(1, *l.config.boot_slot);
+  LONGS_EQUAL(2, *l.config.boot_trial_left);
+  LONGS_EQUAL(0, *l.config.boot_fallback_from);
+  CHECK_TRUE(l.config.boot_state_missing);
+  auto bad = load("", "strata.slot=c strata.trial=x");
+  LONGS_EQUAL(2, bad.diagnostics.size());
+  CHECK_FALSE(bad.config.boot_slot.has_value());
+}

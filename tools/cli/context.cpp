@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "boot_env_store.h"
 #include "cmdline.h"
+#include "data_layout.h"
 #include "paths.h"
 #include "slot_state.h"
 #include "sys.h"
@@ -37,6 +39,8 @@ Context load_context() {
            : mode == "files"    ? strata::SlotMode::kFiles
                                 : strata::SlotMode::kNone;
   if (auto b = strata::parse_slot_name(sl.value("booted", ""))) c.booted = *b;
+  c.uboot = sl.value("bootloader", "") == "uboot";
+  c.bootstate = sl.value("bootstate", "");
   for (int i = 0; i < strata::kSlotCount; i++) {
     const std::string name(1, strata::slot_name(i));
     if (!sl.contains(name) || !sl[name].is_object()) continue;
@@ -44,6 +48,25 @@ Context load_context() {
     c.image[i] = sl[name].value("image", "");
   }
   return c;
+}
+
+strata::SlotStore slot_store(const Context& c) {
+  strata::SlotStore store(strata::data::kSlotState);
+  store.crash_point = [&c](const std::string& p) { crash_point(c.loaded.config.crash_at, p); };
+  if (!c.uboot) return store;
+  const std::string dev = c.bootstate;
+  store.bootloader_read = [dev](std::string& why) -> std::optional<strata::BootEnv> {
+    if (dev.empty()) return why = "the bootloader state's partition was not found at boot", std::nullopt;
+    auto r = strata::BootEnvStore(dev).read();
+    if (!r) return why = r.error().message(), std::nullopt;
+    if (!r->env) why = r->detail;
+    return r->env;
+  };
+  store.bootloader_write = [dev](const strata::BootEnv& e) -> strata::Status {
+    if (dev.empty()) return strata::plain_error("the bootloader state's partition was not found at boot");
+    return strata::BootEnvStore(dev).write(e);
+  };
+  return store;
 }
 
 void say(const std::string& line) {

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "result.h"
+#include "slot_store.h"
 
 namespace cli {
 
@@ -20,9 +21,16 @@ struct Context {
   int booted = -1;
   std::string device[2];  // partition slots
   std::string image[2];   // file slots
+  // bootloader = uboot: the partition of the bootloader state ("" unknown).
+  bool uboot = false;
+  std::string bootstate;
 };
 
 Context load_context();
+
+// The slot record store; with bootloader = uboot it reads and writes the
+// bootloader state too (SlotStore::bootloader_read/write, BootEnvStore).
+strata::SlotStore slot_store(const Context& c);
 
 // Messages go to stderr as "strata: ...".
 void say(const std::string& line);

@@ -15,8 +15,7 @@ int slot_command(const Context& c, const std::string& which, bool reboot) {
     return fail(c.status.is_null() ? c.status_error : "this system does not boot from A/B slots ([slots] mode = none)");
   auto lock = strata::StorageLock::acquire(strata::paths::kLock);
   if (!lock) return fail(lock.error().message());
-  strata::SlotStore store(strata::data::kSlotState);
-  store.crash_point = [&c](const std::string& p) { crash_point(c.loaded.config.crash_at, p); };
+  strata::SlotStore store = slot_store(c);
   strata::SlotReading r = store.read();
   if (r.health == strata::StateHealth::kUnavailable) return fail("the slot record cannot be reached: " + r.detail);
   if (r.health == strata::StateHealth::kUnreadable && which != "mark-good")

@@ -1,7 +1,10 @@
 // `strata status [--json]`: what this boot mounted, its A/B slots, warnings.
 #include <cstdio>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "boot_env_store.h"
 #include "commands.h"
 #include "data_layout.h"
 #include "paths.h"
@@ -60,13 +63,70 @@ void print_slots(const nlohmann::json& sl, const strata::SlotReading& now) {
     if (r.is_string()) std::printf("  at boot: %s\n", r.get<std::string>().c_str());
 }
 
+// bootloader = uboot: the bootloader's view beside the record's, and where they differ.
+struct BootloaderView {
+  std::string device;
+  std::optional<strata::BootEnv> env;
+  std::string detail;
+  std::vector<std::string> disagreements;
+};
+
+BootloaderView bootloader_view(const Context& c) {
+  BootloaderView v;
+  v.device = c.bootstate;
+  if (c.bootstate.empty()) {
+    v.detail = "the bootloader state's partition was not found at boot";
+    return v;
+  }
+  auto r = strata::BootEnvStore(c.bootstate).read();
+  if (!r) {
+    v.detail = r.error().message();
+    return v;
+  }
+  v.env = r->env;
+  v.detail = r->detail;
+  if (v.env) {
+    auto rec = strata::SlotStore(strata::data::kSlotState).read_record();
+    if (rec.health != strata::StateHealth::kUnavailable)
+      v.disagreements = strata::boot_env_disagreements(rec.state, *v.env);
+  }
+  return v;
+}
+
+nlohmann::json bootloader_json(const BootloaderView& v) {
+  nlohmann::json j = {{"device", v.device}, {"detail", v.detail}, {"disagreements", v.disagreements}};
+  if (v.env) {
+    j["order"] = std::string(1, strata::slot_name(v.env->first)) + " " +
+                 std::string(1, strata::slot_name(strata::other_slot(v.env->first)));
+    for (int i = 0; i < strata::kSlotCount; i++)
+      j[std::string(1, strata::slot_name(i))] = {{"status", strata::to_string(v.env->status[i])},
+                                                 {"tries", v.env->tries[i]}};
+  }
+  return j;
+}
+
+void print_bootloader(const BootloaderView& v) {
+  if (v.env)
+    std::printf("bootloader: uboot (%s): %s\n", v.device.c_str(), strata::describe(*v.env).c_str());
+  else
+    std::printf("bootloader: uboot (%s): no valid state: %s (U-Boot boots slot a)\n", v.device.c_str(),
+                v.detail.c_str());
+  for (const auto& d : v.disagreements) std::printf("  DISAGREE: %s\n", d.c_str());
+}
+
 }  // namespace
 
 int status_command(const Context& c, bool json) {
   if (c.status.is_null()) return fail(c.status_error);
   if (json) {
     nlohmann::json out = c.status;
-    if (out.contains("slots")) out["slots"]["now"] = record_json(strata::SlotStore(strata::data::kSlotState).read());
+    if (out.contains("slots")) {
+      out["slots"]["now"] = record_json(slot_store(c).read());
+      if (c.uboot) {
+        out["slots"]["record"] = record_json(strata::SlotStore(strata::data::kSlotState).read_record());
+        out["slots"]["bootloader_state"] = bootloader_json(bootloader_view(c));
+      }
+    }
     return std::printf("%s\n", out.dump(2).c_str()), 0;
   }
   const auto& s = c.status;
@@ -74,7 +134,8 @@ int status_command(const Context& c, bool json) {
   std::printf("boot:      %s%s\n", s.value("degraded", false) ? "DEGRADED" : "ok",
               attempts > 1 ? (" after " + std::to_string(attempts) + " attempts").c_str() : "");
   std::printf("root:      %s\n", str(s, "mode").c_str());
-  if (s.contains("slots")) print_slots(s["slots"], strata::SlotStore(strata::data::kSlotState).read());
+  if (s.contains("slots")) print_slots(s["slots"], slot_store(c).read());
+  if (c.uboot) print_bootloader(bootloader_view(c));
   const auto& lower = s.value("lower", nlohmann::json::object());
   std::printf("lower:     %s %s (%s)%s\n", str(lower, "device").c_str(), str(lower, "fstype").c_str(),
               str(lower, "source").c_str(), lower.contains("image") ? (" image " + str(lower, "image")).c_str() : "");

@@ -78,7 +78,7 @@ int update_command(const Context& c, const std::string& source, const std::strin
       return s;
     };
   }
-  strata::SlotStore store(strata::data::kSlotState);
+  strata::SlotStore store = slot_store(c);
   store.crash_point = o.crash_point;
   if (const auto r = store.read(); strata::trusted_keys(r.state, o.policy.config_keys).empty())
     say("no [update] public_key: the bundle's signature is not checked");

@@ -24,12 +24,18 @@ if test "@BOOTLOADER@" = uboot; then
   virtio dev ${devnum}
   virtio read @ADDR_COPY0@ @STATE_LBA0@ @ENV_BLOCKS@
   virtio read @ADDR_COPY1@ @STATE_LBA1@ @ENV_BLOCKS@
-  setexpr.l strata_crc0 *@ADDR_COPY0@
-  setexpr.l strata_crc1 *@ADDR_COPY1@
   setexpr.b strata_flags0 *@ADDR_FLAGS0@
   setexpr.b strata_flags1 *@ADDR_FLAGS1@
-  if crc32 -v @ADDR_DATA0@ @DATA_SIZE@ ${strata_crc0}; then setenv strata_valid0 1; fi
-  if crc32 -v @ADDR_DATA1@ @DATA_SIZE@ ${strata_crc1}; then setenv strata_valid1 1; fi
+  # A copy is valid when the CRC-32 of its data matches its first 4 bytes
+  # (little-endian). This U-Boot has no crc32 -v: crc32 stores the sum
+  # big-endian at @ADDR_CRC@, compared here byte by byte.
+  setenv strata_check 'setenv strata_ok 0; setexpr strata_p ${strata_base} + 5; crc32 ${strata_p} @DATA_SIZE@ @ADDR_CRC@; setexpr.b strata_s0 *${strata_base}; setexpr strata_p ${strata_base} + 1; setexpr.b strata_s1 *${strata_p}; setexpr strata_p ${strata_base} + 2; setexpr.b strata_s2 *${strata_p}; setexpr strata_p ${strata_base} + 3; setexpr.b strata_s3 *${strata_p}; setexpr.b strata_c0 *@ADDR_CRC_3@; setexpr.b strata_c1 *@ADDR_CRC_2@; setexpr.b strata_c2 *@ADDR_CRC_1@; setexpr.b strata_c3 *@ADDR_CRC@; if test ${strata_s0} = ${strata_c0} && test ${strata_s1} = ${strata_c1} && test ${strata_s2} = ${strata_c2} && test ${strata_s3} = ${strata_c3}; then setenv strata_ok 1; fi'
+  setenv strata_base @ADDR_COPY0@
+  run strata_check
+  setenv strata_valid0 ${strata_ok}
+  setenv strata_base @ADDR_COPY1@
+  run strata_check
+  setenv strata_valid1 ${strata_ok}
   # The newer of two valid copies: flags one ahead (mod 256), as libubootenv counts.
   setenv strata_copy none
   if test ${strata_valid0} = 1; then setenv strata_copy 0; fi
@@ -74,10 +80,21 @@ if test "@BOOTLOADER@" = uboot; then
             # Write the decrement into the copy not read, flags one ahead.
             setexpr strata_nf ${strata_flags} + 1
             setexpr strata_nf ${strata_nf} \& ff
-            env export -c @ADDR_TMP@ @EXPORT_SIZE@ strata_order strata_a strata_b strata_a_tries strata_b_tries
-            cp.b @ADDR_TMP@ @ADDR_OUT@ 4
+            # The copy: zeros, the variables (env export -b), the flags, then
+            # the CRC-32 of the data stored little-endian (crc32 stores it
+            # big-endian; this U-Boot's env export -c sums its own ENV_SIZE).
+            mw.b @ADDR_OUT@ 0 @ENV_SIZE@
+            env export -b @ADDR_OUT_DATA@ @DATA_SIZE@ strata_order strata_a strata_b strata_a_tries strata_b_tries
             mw.b @ADDR_OUT_FLAGS@ ${strata_nf} 1
-            cp.b @ADDR_TMP_DATA@ @ADDR_OUT_DATA@ @DATA_SIZE@
+            crc32 @ADDR_OUT_DATA@ @DATA_SIZE@ @ADDR_CRC@
+            setexpr.b strata_c0 *@ADDR_CRC_3@
+            setexpr.b strata_c1 *@ADDR_CRC_2@
+            setexpr.b strata_c2 *@ADDR_CRC_1@
+            setexpr.b strata_c3 *@ADDR_CRC@
+            mw.b @ADDR_OUT@ ${strata_c0} 1
+            mw.b @ADDR_OUT_1@ ${strata_c1} 1
+            mw.b @ADDR_OUT_2@ ${strata_c2} 1
+            mw.b @ADDR_OUT_3@ ${strata_c3} 1
             if test ${strata_copy} = 0; then setenv strata_wlba @STATE_LBA1@; else setenv strata_wlba @STATE_LBA0@; fi
             echo "strata-boot: slot ${s} on trial: writing tries left ${strata_tr} to block ${strata_wlba}"
             if virtio write @ADDR_OUT@ ${strata_wlba} @ENV_BLOCKS@; then
