@@ -41,6 +41,15 @@ int update_command(const Context& c, const std::string& source, const std::strin
     return fail(c.status.is_null()
                     ? c.status_error
                     : "this system does not boot from A/B slots ([slots] mode = none): nothing to update");
+  // A slot is a group here (boot-x + root-x): a root image alone would leave
+  // the target's kernel and initramfs as they are, maybe empty or of another
+  // release. Group bundles are not built yet (README "Boot through U-Boot").
+  if (c.uboot)
+    return fail(
+        "[slots] bootloader = uboot: a slot is a group of kernel, initramfs and root, and this version "
+        "installs root-image bundles only, which would leave slot " +
+        std::string(1, strata::slot_name(strata::other_slot(c.booted))) +
+        "'s kernel and initramfs as they are; refused, nothing written");
   const strata::Config& cfg = c.loaded.config;
   strata::UpdateTarget t;
   t.running = c.booted;
