@@ -20,6 +20,8 @@ int usage() {
                "       strata factory-reset [--all] [--no-reboot]\n"
                "       strata remount rw|ro PATH\n"
                "       strata confirm [--checks DIR] [--timeout SECONDS] [--no-reboot]\n"
+               "       strata rauc-backend get-primary|get-current | get-state|set-primary BOOTNAME\n"
+               "                           | set-state BOOTNAME good|bad\n"
                "       strata --version\n"
                "\n"
                "  status          what this boot mounted, the A/B slots, and any warnings\n"
@@ -34,7 +36,9 @@ int usage() {
                "  remount         make a read-only mount writable for maintenance, or read-only again\n"
                "  confirm         on a boot of a slot on trial: run the health checks (every executable\n"
                "                  in DIR, default /etc/strata/health.d, each within SECONDS, default 60);\n"
-               "                  all pass: mark-good; one fails: mark-bad and reboot (unless --no-reboot)\n");
+               "                  all pass: mark-good; one fails: mark-bad and reboot (unless --no-reboot)\n"
+               "  rauc-backend    RAUC's custom bootloader backend over strata's slot record\n"
+               "                  (system.conf: bootloader=custom; README \"RAUC\")\n");
   return 2;
 }
 
@@ -48,6 +52,9 @@ int main(int argc, char** argv) {
     std::printf("strata %s\n", STRATA_VERSION);
     return 0;
   }
+  // RAUC calls its backend with words of its own: passed through as they are.
+  if (cmd == "rauc-backend")
+    return cli::rauc_backend_command(cli::load_context(), std::vector<std::string>(argv + 2, argv + argc));
   bool json = false, all = false, reboot = true;
   std::string slot, checks = "/etc/strata/health.d";
   int timeout_s = 60;
