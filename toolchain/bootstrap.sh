@@ -25,6 +25,7 @@ host_packages=(
   cpputest libblkid-dev libinih-dev libsodium-dev zlib1g-dev
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf
   qemu-system-arm qemu-user-static
+  mmdebstrap arch-test rauc openssl
 )
 
 install_host_packages() {

@@ -106,3 +106,22 @@ pack_root() {
     say "verity: $blocks data blocks, tree of $(( $(stat -c %s "$output") / 4096 - blocks )) blocks, root $root_hash"
   fi
 }
+
+# rauc_keys: a test PKI for RAUC bundles in $OUT/rauc, made on first use with
+# OpenSSL: a CA (ca.cert.pem goes into the image as RAUC's keyring) and a
+# signing key and certificate issued by it (they stay on the build host).
+rauc_keys() {
+  local dir=$OUT/rauc
+  [ -f "$dir/signing.cert.pem" ] && return
+  command -v openssl >/dev/null || die "openssl not found (toolchain/bootstrap.sh installs it)"
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 36500 -subj "/O=strata test/CN=strata $BOARD RAUC CA" \
+      -keyout ca.key.pem -out ca.cert.pem
+    openssl req -newkey rsa:2048 -nodes -subj "/O=strata test/CN=strata $BOARD RAUC signing" \
+      -keyout signing.key.pem -out signing.csr.pem
+    openssl x509 -req -in signing.csr.pem -CA ca.cert.pem -CAkey ca.key.pem -CAcreateserial -days 36500 \
+      -out signing.cert.pem
+  ) >/dev/null 2>&1 || { rm -rf "$dir"; die "cannot make the RAUC test PKI in $dir"; }
+}

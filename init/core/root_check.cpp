@@ -50,12 +50,14 @@ void check_mount_points(const RootTree& tree, std::vector<RootFinding>& out) {
   }
 }
 
-void check_bind_paths(const char* kind, const std::vector<std::string>& paths, const RootTree& tree,
+// `from_image`: a read-only bind shows the image's own directory, so it must be
+// there; a persistent path missing from the image is created at boot.
+void check_bind_paths(const char* kind, const std::vector<std::string>& paths, bool from_image, const RootTree& tree,
                       std::vector<RootFinding>& out) {
   for (const auto& p : paths) {
     Resolution r = tree.resolve(p);
-    if (r.missing_plainly()) continue;  // created at boot, as named
-    std::string why = describe_resolution(r);
+    if (r.missing_plainly() && !from_image) continue;  // created at boot, as named
+    std::string why = r.missing_plainly() ? r.path + " is not a directory in the root image" : describe_resolution(r);
     if (!why.empty()) {
       out.push_back({RootFinding::kError, p,
                      std::string(kind) + " " + p + ": " + why + "; strata-init would skip it (DEGRADED boot)"});
@@ -73,8 +75,8 @@ std::vector<RootFinding> check_root(const Config& config, const RootTree& tree) 
   std::vector<RootFinding> out;
   check_init(config, tree, out);
   check_mount_points(tree, out);
-  check_bind_paths("read-only bind", config.readonly_binds, tree, out);
-  check_bind_paths("persistent path", config.persist_paths, tree, out);
+  check_bind_paths("read-only bind", config.readonly_binds, true, tree, out);
+  check_bind_paths("persistent path", config.persist_paths, false, tree, out);
   return out;
 }
 

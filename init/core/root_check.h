@@ -32,7 +32,8 @@ inline constexpr const char* kRootMountPoints[] = {"/dev", "/proc", "/sys", "/ru
 
 // Errors are what would fail or degrade the boot: the configured init missing
 // or not executable, a mount point that is missing or not a plain directory, a
-// read-only bind or persistent path strata-init would skip. Notes say where a
+// read-only bind or persistent path strata-init would skip (a read-only bind
+// the image lacks included; a missing persistent path is created at boot). Notes say where a
 // configured path is reached through links (resolved inside the root).
 std::vector<RootFinding> check_root(const Config& config, const RootTree& tree);
 

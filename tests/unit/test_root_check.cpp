@@ -123,12 +123,21 @@ TEST(RootCheck, BindPathsTheBootWouldSkip) {
 TEST(RootCheck, AbsoluteLinkToABindIsANoteWithWhereItIsBound) {
   FakeTree t = debian_like();
   t.entries["/var/lib/app"] = "/";
-  auto c = check(t, "[persist]\npaths = /etc/app\n[binds]\nreadonly = /var/lib/missing\n");
+  auto c = check(t, "[persist]\npaths = /etc/app /var/lib/missing\n");
   CHECK_FALSE_TEXT(has_errors(c.findings), c.text.c_str());
   CHECK_TEXT(contains(c.text,
                       "N /etc/app: persistent path /etc/app is bound at /var/lib/app (through /etc/app, "
                       "resolved inside the root as at boot)"),
              c.text.c_str());
-  // Plainly missing: created at boot, nothing to say.
+  // A persistent path plainly missing is created at boot: nothing to say.
   CHECK_FALSE_TEXT(contains(c.text, "missing"), c.text.c_str());
+}
+
+TEST(RootCheck, AReadOnlyBindTheImageLacksIsAnError) {
+  FakeTree t = debian_like();
+  auto c = check(t, "[binds]\nreadonly = /opt/calibration\n");
+  CHECK_TEXT(contains(c.text,
+                      "E /opt/calibration: read-only bind /opt/calibration: /opt/calibration is not a "
+                      "directory in the root image; strata-init would skip it"),
+             c.text.c_str());
 }
