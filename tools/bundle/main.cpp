@@ -411,7 +411,10 @@ int check_root(const Args& a) {
                           auto r = strata::sys::resolve_in_root(root, path);
                           if (!r) {
                             open_error = r.error().message();
-                            return strata::Resolution{.err = EIO, .path = path};
+                            strata::Resolution failed;
+                            failed.err = EIO;
+                            failed.path = path;
+                            return failed;
                           }
                           return *r;
                         },
