@@ -81,7 +81,7 @@ pack_root() {
   mkdir -p "$(dirname "$output")"
   rm -rf "$output"
   case $fstype in
-    squashfs) mksquashfs "$stage" "$output" -quiet -noappend "${all_root[@]}" -xattrs-exclude '^system\.' -comp gzip >/dev/null ;;  # times from SOURCE_DATE_EPOCH
+    squashfs) mksquashfs "$stage" "$output" -quiet -noappend "${all_root[@]}" -comp gzip >/dev/null ;;  # times from SOURCE_DATE_EPOCH
     erofs) mkfs.erofs --quiet "-T$SOURCE_DATE_EPOCH" "${erofs_root[@]}" \
              -U5a1e0000-0000-4000-8000-0000000000e1 "$output" "$stage" >/dev/null ;;
     ext4) size_k=$(( $(du -sk "$stage" | cut -f1) * 2 + 4096 ))
