@@ -14,7 +14,9 @@ def wait_running(m, timeout=600):
     starting: returns what `systemctl is-system-running --wait` says."""
     m.expect(r"root@strata-debian:~# ", timeout)
     m.sh("true", timeout=60)
-    return m.sh("systemctl is-system-running --wait", timeout=timeout)[1].strip()
+    # Services may write to the console meanwhile: the answer is the last line.
+    out = m.sh("systemctl is-system-running --wait", timeout=timeout)[1].strip()
+    return out.splitlines()[-1] if out else out
 
 
 def failed_units(m):

@@ -3,7 +3,8 @@
 overlay to a running system with no failed unit, takes a strata update that
 confirms itself (strata-confirm.service runs the update's health check, then
 mark-good), rolls back an update whose health check fails, and comes back
-clean from a factory reset. Judged from the serial console."""
+clean from a factory reset. Judged from the serial console. One scenario,
+since a Debian boot under emulation takes minutes."""
 import os
 import unittest
 
@@ -26,7 +27,7 @@ class Debian(BoardTest):
     def debian_disk(self):
         return self.disk(source=debian.artifact(self.board, "disk.img"))
 
-    def test_update_confirms_itself_and_a_failing_one_rolls_back(self):
+    def test_update_confirms_itself_a_failing_one_rolls_back_and_a_reset_cleans(self):
         disk = self.debian_disk()
         tape = Tape(self.path("tape.img"),
                     [debian.artifact(self.board, "update-2.bundle"), debian.artifact(self.board, "update-3.bundle")])
@@ -41,7 +42,8 @@ class Debian(BoardTest):
 
         # The trial boot: strata-confirm.service runs the update's check and keeps b.
         m = self.start(disk, tape)
-        m.expect(r"strata: confirm: every check passed: keeping slot b", 300)
+        # The unit ran before the boot counted as complete.
+        self.assertTrue(m.seen(r"strata: confirm: every check passed: keeping slot b"), m.tail())
         s = slots.slots(m)
         self.assertEqual((s["booted"], s["now"]["b"]["status"], s["now"]["b"]["version"]), ("b", "good", "2"))
         self.assertEqual(m.ok("cat /etc/strata-test-release").strip(), "2")
@@ -59,17 +61,15 @@ class Debian(BoardTest):
         self.assertEqual((s["booted"], s["now"]["a"]["status"], s["now"]["b"]["status"]), ("b", "bad", "good"))
         self.assertEqual(m.ok("cat /etc/strata-test-release").strip(), "2")
 
-    def test_factory_reset(self):
-        disk = self.debian_disk()
-        m = self.start(disk)
+        # A factory reset discards what was written to / and boots clean.
         m.ok("echo mine > /etc/motd.local && mkdir -p /srv/data && echo x > /srv/data/.hidden && sync")
         m.send("strata factory-reset\n")
         m.wait_exit(300)
-        m = self.start(disk)
+        m = self.start(disk, tape)
         self.assertNotEqual(m.sh("test -e /etc/motd.local")[0], 0)
         self.assertNotEqual(m.sh("test -e /srv/data/.hidden")[0], 0)
         self.assertIn("factory reset", m.ok("strata status"))
-
+        self.assertEqual(slots.slots(m)["booted"], "b")
 
 if __name__ == "__main__":
     unittest.main()
