@@ -26,6 +26,7 @@ host_packages=(
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf
   qemu-system-arm qemu-user-static
   u-boot-qemu u-boot-tools dosfstools mtools bmap-tools libubootenv-dev
+  mmdebstrap arch-test rauc openssl
 )
 
 install_host_packages() {

@@ -59,3 +59,69 @@ board_keys() {
     "$(host_tool strata-bundle)" keygen "$OUT/keys" >/dev/null
   fi
 }
+
+# pack_root STAGE OUTPUT FSTYPE VERITY [OWNERS]: a staged root tree into a
+# root image (squashfs, erofs, ext4, or a copy for dir), with its identity in
+# /etc/strata/image-id; VERITY=1 appends a dm-verity hash tree and writes its
+# parameters to OUTPUT.verity (see tools/mkrootfs). Used by mkrootfs (the demo
+# root) and mkroot (a root the user brings). OWNERS: root (every file owned
+# by root, the demo image) or keep (the tree's own owners, as a Debian root needs).
+pack_root() {
+  local stage=$1 output=$2 fstype=$3 verity=$4 owners=${5:-root} image_id size_k bytes blocks salt root_hash
+  local all_root=(-all-root) erofs_root=(--all-root)
+  [ "$owners" = root ] || all_root=() erofs_root=()
+  # The image's identity: a hash of every path, mode, link target and file
+  # content. strata-init records it beside a persistent upper to notice a new image.
+  mkdir -p "$stage/etc/strata"
+  rm -f "$stage/etc/strata/image-id"
+  image_id=$( (cd "$stage" && find . -printf '%p %m %U:%G %l\n' | LC_ALL=C sort &&
+               find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -c1-32)
+  echo "$image_id" >"$stage/etc/strata/image-id"
+  normalise_tree "$stage"
+  mkdir -p "$(dirname "$output")"
+  rm -rf "$output"
+  case $fstype in
+    squashfs) mksquashfs "$stage" "$output" -quiet -noappend "${all_root[@]}" -comp gzip >/dev/null ;;  # times from SOURCE_DATE_EPOCH
+    erofs) mkfs.erofs --quiet "-T$SOURCE_DATE_EPOCH" "${erofs_root[@]}" \
+             -U5a1e0000-0000-4000-8000-0000000000e1 "$output" "$stage" >/dev/null ;;
+    ext4) size_k=$(( $(du -sk "$stage" | cut -f1) * 2 + 4096 ))
+          mke2fs -q -t ext4 -L rootfs -d "$stage" -F "$output" "${size_k}k" ;;
+    dir) cp -a "$stage" "$output" ;;
+    *) die "unknown root image type '$fstype' (squashfs, erofs, ext4, dir)" ;;
+  esac
+  rm -f "$output.verity"
+  if [ "$verity" = 1 ]; then
+    [ "$fstype" != dir ] || die "--verity needs an image, not a dir"
+    command -v veritysetup >/dev/null || die "veritysetup not found (cryptsetup-bin; toolchain/bootstrap.sh installs it)"
+    # The tree starts on a block boundary after the data.
+    bytes=$(stat -c %s "$output")
+    blocks=$(( (bytes + 4095) / 4096 ))
+    truncate -s $(( blocks * 4096 )) "$output"
+    salt=$(sha256sum "$output" | cut -c1-64)
+    root_hash=$(veritysetup format "$output" "$output" --no-superblock --hash=sha256 \
+                  --data-block-size=4096 --hash-block-size=4096 --data-blocks="$blocks" \
+                  --hash-offset=$(( blocks * 4096 )) --salt="$salt" | sed -n 's/^Root hash:[[:space:]]*//p')
+    [ ${#root_hash} -eq 64 ] || die "veritysetup format $output gave no root hash"
+    echo "sha256 4096 4096 $blocks $blocks $root_hash $salt" >"$output.verity"
+    say "verity: $blocks data blocks, tree of $(( $(stat -c %s "$output") / 4096 - blocks )) blocks, root $root_hash"
+  fi
+}
+
+# rauc_keys: a test PKI for RAUC bundles in $OUT/rauc, made on first use with
+# OpenSSL: a CA (ca.cert.pem goes into the image as RAUC's keyring) and a
+# signing key and certificate issued by it (they stay on the build host).
+rauc_keys() {
+  local dir=$OUT/rauc
+  [ -f "$dir/signing.cert.pem" ] && return
+  command -v openssl >/dev/null || die "openssl not found (toolchain/bootstrap.sh installs it)"
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 36500 -subj "/O=strata test/CN=strata $BOARD RAUC CA" \
+      -keyout ca.key.pem -out ca.cert.pem
+    openssl req -newkey rsa:2048 -nodes -subj "/O=strata test/CN=strata $BOARD RAUC signing" \
+      -keyout signing.key.pem -out signing.csr.pem
+    openssl x509 -req -in signing.csr.pem -CA ca.cert.pem -CAkey ca.key.pem -CAcreateserial -days 36500 \
+      -out signing.cert.pem
+  ) >/dev/null 2>&1 || { rm -rf "$dir"; die "cannot make the RAUC test PKI in $dir"; }
+}

@@ -180,7 +180,7 @@ struct Boot {
       for (const auto& t : ex.times()) all.push_back(t);
       for (const auto& t : all) LOGI("stage %s: %lld ms", t.stage.c_str(), static_cast<long long>(t.ms));
 
-      BootReport report{&plan, all, warnings, ex.loop_device(), ex.verity_device(), attempts, ex.actions()};
+      BootReport report{&plan, all, warnings, ex.loop_device(), ex.verity_device(), attempts, ex.actions(), ex.binds()};
       if (auto w = sys::write_file(paths::kStatus, status_json(report)); !w)
         LOGW("status file: %s", w.error().message().c_str());
       if (plan.degraded || !warnings.empty()) {

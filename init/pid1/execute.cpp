@@ -250,8 +250,9 @@ std::string Executor::image_dir(const std::string& at) const {
 }
 
 // A configured path that cannot be bound: on the console and in the status, and the boot goes on.
-static void skip_bind(const char* kind, const std::string& configured, const std::string& why,
-                      std::vector<std::string>& warnings) {
+void Executor::skip_bind(const char* kind, const std::string& configured, const std::string& why,
+                         std::vector<std::string>& warnings) {
+  binds_.push_back({kind, configured, "", why});
   warnings.push_back(std::string(kind) + " " + configured + " skipped: " + why);
   LOGW("%s %s skipped: %s; boot goes on", kind, configured.c_str(), why.c_str());
 }
@@ -281,10 +282,12 @@ Status Executor::bind_persistent(const BootPlan& plan, std::vector<std::string>&
     if (s && b.create) s = sys::mkdir_p(dst);
     if (s) s = mount_tracked(*tree, dst, "", MS_BIND);
     if (!s) {
+      binds_.push_back({kKind, p, "", s.error().message()});
       warnings.push_back("persistent path " + p + ": " + s.error().message() + "; not bound");
       LOGW("persistent path %s: %s; not bound, boot goes on", p.c_str(), s.error().message().c_str());
       continue;
     }
+    binds_.push_back({kKind, p, b.at, ""});
     note_resolved(kKind, p, b.at, actions_);
   }
   return {};
@@ -311,6 +314,7 @@ Status Executor::bind_paths(const BootPlan& plan, std::vector<std::string>& warn
       if (auto s = sys::mkdir_p(dst); !s) return s;
     if (auto s = sys::bind_readonly(src, dst, {b.nosuid, b.nodev, b.noexec}); !s) return s;
     mounted_.push_back(dst);
+    binds_.push_back({kKind, b.path, at.at, ""});
     note_resolved(kKind, b.path, at.at, actions_);
   }
   times_.push_back({"binds", monotonic_ms() - t0});

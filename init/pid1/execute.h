@@ -18,6 +18,15 @@ struct StageTime {
   int64_t ms = 0;
 };
 
+// A configured read-only bind or persistent path, as the boot left it: bound
+// (at the place it resolved to inside the new root) or skipped, and why.
+struct BindOutcome {
+  std::string kind;  // "read-only bind" or "persistent path"
+  std::string path;  // as configured
+  std::string at;    // where it is bound ("" when skipped)
+  std::string why;   // why it was skipped ("" when bound)
+};
+
 class Executor {
  public:
   // `root` prefixes every path, so host tests run the executor in a scratch dir.
@@ -47,6 +56,8 @@ class Executor {
   const std::string& lower_error() const { return lower_error_; }
   // What was done to the data partition (reset, lower change, seeding).
   const std::vector<std::string>& actions() const { return actions_; }
+  // Every configured bind and persistent path: made or skipped (status, `strata status`).
+  const std::vector<BindOutcome>& binds() const { return binds_; }
   // Paths skipped while mounting the layers (preserve paths that cannot be
   // resolved inside the upper): the boot goes on, degraded.
   const std::vector<std::string>& warnings() const { return warnings_; }
@@ -78,6 +89,9 @@ class Executor {
   BindPoint bind_point(const std::string& configured) const;
   // The pristine image's directory at `at`, reached with no symlink, or "".
   std::string image_dir(const std::string& at) const;
+  // Records a skipped path: console, warnings and binds().
+  void skip_bind(const char* kind, const std::string& configured, const std::string& why,
+                 std::vector<std::string>& warnings);
 
   std::string root_;
   std::vector<std::string> mounted_;
@@ -89,6 +103,7 @@ class Executor {
   std::string lower_error_;
   bool data_mounted_ = false;
   std::vector<std::string> actions_;
+  std::vector<BindOutcome> binds_;
   std::vector<std::string> warnings_;
 };
 

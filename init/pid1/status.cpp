@@ -11,6 +11,7 @@ std::string status_json(const BootReport& r) {
   const BootPlan& p = *r.plan;
   nlohmann::ordered_json j;
   j["version"] = 1;
+  j["strata_version"] = STRATA_VERSION;
   j["mode"] = p.upper_mode == UpperMode::kNone ? "lower-only" : "overlay";
   j["lower"] = {{"source", p.root_spec}, {"device", p.root_device}, {"fstype", p.root_fstype}};
   if (!p.image.empty()) {
@@ -27,10 +28,19 @@ std::string status_json(const BootReport& r) {
   j["upper"] = {{"mode", to_string(p.upper_mode)}, {"configured", to_string(p.configured_upper_mode)}};
   if (p.upper_mode == UpperMode::kTmpfs) j["upper"]["options"] = p.tmpfs_options;
   if (p.use_data) j["data"] = {{"source", p.data_spec}, {"device", p.data_device}, {"fstype", p.data_fstype}};
-  j["persistent"] = p.persist_paths;
-  j["actions"] = r.actions;
+  // Only what was bound; the rest, with the reason, under "skipped".
+  j["persistent"] = nlohmann::ordered_json::array();
   j["binds"] = nlohmann::ordered_json::array();
-  for (const auto& b : p.binds) j["binds"].push_back({{"path", b.path}, {"readonly", true}});
+  j["skipped"] = nlohmann::ordered_json::array();
+  for (const auto& b : r.binds) {
+    if (!b.why.empty())
+      j["skipped"].push_back({{"kind", b.kind}, {"path", b.path}, {"why", b.why}});
+    else if (b.kind == "persistent path")
+      j["persistent"].push_back(b.path);
+    else
+      j["binds"].push_back({{"path", b.path}, {"at", b.at}, {"readonly", true}});
+  }
+  j["actions"] = r.actions;
   if (p.slot >= 0) {
     // A/B: what the CLI needs (running slot, devices) and what people ask (versions, tries, why).
     auto& sl = j["slots"];

@@ -19,6 +19,7 @@ struct BootReport {
   std::string verity_device;  // /dev/dm-N when the lower is read through dm-verity
   int attempts = 1;
   std::vector<std::string> actions;  // what was done to the data partition
+  std::vector<BindOutcome> binds;    // configured binds and persistent paths: made or skipped
 };
 
 std::string status_json(const BootReport& report);

@@ -18,6 +18,7 @@
 #include "paths.h"
 #include "persist.h"
 #include "resolve_path.h"
+#include "status.h"
 #include "sys.h"
 
 using namespace systest;
@@ -184,6 +185,27 @@ TEST(ExecutorPaths, LinksAreBoundAtTheirTargetsInsideTheNewRootAndTheRestIsSkipp
         };
         for (const char* text : skipped) SYS_CHECK_MSG(has(warnings, text), text + ("\n" + lines(warnings)));
         SYS_EQ(sizeof skipped / sizeof skipped[0], warnings.size());
+        // The status lists what was bound, where, and what was skipped, why.
+        strata::BootReport report;
+        report.plan = &plan;
+        report.binds = ex.binds();
+        auto status = nlohmann::json::parse(strata::status_json(report));
+        std::string made, persistent, skipped_json;
+        for (const auto& b : status["binds"])
+          made += b["path"].get<std::string>() + "@" + b["at"].get<std::string>() + " ";
+        for (const auto& p : status["persistent"]) persistent += p.get<std::string>() + " ";
+        for (const auto& b : status["skipped"]) skipped_json += b["path"].get<std::string>() + " ";
+        SYS_EQ(std::string(
+                   "/etc/rel@/srv/factory /etc/abs@/srv/plain /etc/climb@/srv/climbed /etc/../srv/dotdot@/srv/dotdot "
+                   "/lib/fw@/usr/lib/fw "),
+               made);
+        SYS_EQ(std::string("/var/lib/applink /srv/newstate /etc/../../srv/up "), persistent);
+        SYS_EQ(
+            std::string("/var/lib/gone /etc/loop /etc/dangling /etc/hostonly /etc/loop /etc/tofile /etc/rel/../plain "
+                        "/srv/missing "),
+            skipped_json);
+        SYS_EQ(std::string("dangling symlink: /nowhere does not exist (through the symlink /etc/dangling)"),
+               status["skipped"][2]["why"].get<std::string>());
         // Nothing outside the new root: no mount at the host's /sys/kernel, no
         // tree for a skipped path, and exactly the mounts asked for.
         SYS_EQ(host_sys_kernel_mounted, mount_at("/sys/kernel").has_value());

@@ -3,13 +3,16 @@
 
 #include <zlib.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "cmdline.h"
 #include "config.h"
 #include "device_spec.h"
+#include "resolve.h"
 #include "slot_state.h"
 
 namespace strata::test {
@@ -62,5 +65,31 @@ inline LoadedConfig load(const std::string& ini, const std::string& cmdline = ""
                          const std::string& file = "test.ini") {
   return load_config(ini, file, strata_words(cmdline));
 }
+
+// A tree as a map from absolute path to entry; "@x" is a symlink to x,
+// "/" a directory, "f" a file. Lookups are recorded to check what was asked.
+struct FakeTree {
+  std::map<std::string, std::string> entries;
+  std::vector<std::string> asked;
+
+  PathLookup lookup() {
+    return [this](const std::string& path) {
+      asked.push_back(path);
+      PathEntry e;
+      auto it = entries.find(path);
+      if (it == entries.end()) return e;
+      if (it->second == "/")
+        e.kind = PathEntry::kDirectory;
+      else if (it->second == "f")
+        e.kind = PathEntry::kOther;
+      else if (it->second == "!")
+        e.err = EACCES;
+      else
+        e.kind = PathEntry::kSymlink, e.target = it->second.substr(1);
+      return e;
+    };
+  }
+  Resolution resolve(const std::string& path) { return resolve_in_root(path, lookup()); }
+};
 
 }  // namespace strata::test

@@ -10,35 +10,10 @@
 #include "resolve.h"
 
 using namespace strata;
+using strata::test::FakeTree;
 using strata::test::join;
 
 namespace {
-
-// A tree as a map from absolute path to entry; "@x" is a symlink to x,
-// "/" a directory, "f" a file. Lookups are recorded to check what was asked.
-struct FakeTree {
-  std::map<std::string, std::string> entries;
-  std::vector<std::string> asked;
-
-  PathLookup lookup() {
-    return [this](const std::string& path) {
-      asked.push_back(path);
-      PathEntry e;
-      auto it = entries.find(path);
-      if (it == entries.end()) return e;
-      if (it->second == "/")
-        e.kind = PathEntry::kDirectory;
-      else if (it->second == "f")
-        e.kind = PathEntry::kOther;
-      else if (it->second == "!")
-        e.err = EACCES;
-      else
-        e.kind = PathEntry::kSymlink, e.target = it->second.substr(1);
-      return e;
-    };
-  }
-  Resolution resolve(const std::string& path) { return resolve_in_root(path, lookup()); }
-};
 
 FakeTree image() {
   FakeTree t;

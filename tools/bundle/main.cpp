@@ -14,6 +14,9 @@
 #include <vector>
 
 #include "bundle.h"
+#include "config.h"
+#include "resolve_path.h"
+#include "root_check.h"
 #include "sha256.h"
 #include "sys.h"
 
@@ -34,6 +37,7 @@ int usage() {
                "                            [--verity IMAGE.verity] IMAGE OUT\n"
                "       strata-bundle verify [--pubkey KEY[,KEY...]] BUNDLE\n"
                "       strata-bundle show BUNDLE\n"
+               "       strata-bundle check-root [--config STRATA.INI] ROOT\n"
                "\n"
                "  keygen   write DIR/update.pub (for [update] public_key) and DIR/update.key\n"
                "           (secret: keep it on the build host); never overwrites a key\n"
@@ -47,6 +51,9 @@ int usage() {
                "\n"
                "KEY is 64 hex digits or a file holding them (update.pub).\n"
                "  show     print the manifest\n"
+               "  check-root  say whether the root tree ROOT would boot under strata with this\n"
+               "           config: the init, the mount points, the read-only binds and persistent\n"
+               "           paths, resolved inside ROOT as strata-init does; exit status 1 on errors\n"
                "\n"
                "BUNDLE and IMAGE may be '-' for standard input.\n");
   return 2;
@@ -385,6 +392,46 @@ int verify(const Args& a) {
   return 0;
 }
 
+int check_root(const Args& a) {
+  if (a.pos.size() != 1 || a.opts.size() > a.opts.count("config")) return usage();
+  const std::string root = a.pos[0];
+  std::string ini, file = "(defaults)";
+  if (a.opts.count("config")) {
+    file = a.opts.at("config");
+    auto text = strata::sys::read_file(file);
+    if (!text) return fail(text.error().message());
+    ini = *text;
+  }
+  auto loaded = strata::load_config(ini, file, {});
+  for (const auto& d : loaded.diagnostics)
+    std::fprintf(stderr, "strata-bundle: %s: %s\n", d.where.c_str(), d.message.c_str());
+  if (!loaded.diagnostics.empty()) return 1;
+  std::string open_error;
+  strata::RootTree tree{[&](const std::string& path) {
+                          auto r = strata::sys::resolve_in_root(root, path);
+                          if (!r) {
+                            open_error = r.error().message();
+                            strata::Resolution failed;
+                            failed.err = EIO;
+                            failed.path = path;
+                            return failed;
+                          }
+                          return *r;
+                        },
+                        [&](const std::string& path) {
+                          struct stat st {};
+                          return ::lstat((root + path).c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+                        }};
+  auto findings = strata::check_root(loaded.config, tree);
+  if (!open_error.empty()) return fail(open_error);
+  for (const auto& f : findings)
+    std::fprintf(f.severity == strata::RootFinding::kError ? stderr : stdout, "%s: %s%s\n", root.c_str(),
+                 f.severity == strata::RootFinding::kError ? "error: " : "", f.message.c_str());
+  if (strata::has_errors(findings)) return 1;
+  std::printf("%s: boots under strata with %s\n", root.c_str(), file.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -400,6 +447,7 @@ int main(int argc, char** argv) {
       {"create", {"version", "compatible", "key", "min-version", "keys", "verity"}, create},
       {"verify", {"pubkey"}, verify},
       {"show", {}, show},
+      {"check-root", {"config"}, check_root},
   };
   for (const auto& c : commands) {
     if (cmd != c.name) continue;

@@ -131,6 +131,7 @@ int status_command(const Context& c, bool json) {
   }
   const auto& s = c.status;
   const int attempts = s.value("attempts", 1);
+  std::printf("strata:    %s (this boot's strata-init: %s)\n", STRATA_VERSION, str(s, "strata_version").c_str());
   std::printf("boot:      %s%s\n", s.value("degraded", false) ? "DEGRADED" : "ok",
               attempts > 1 ? (" after " + std::to_string(attempts) + " attempts").c_str() : "");
   std::printf("root:      %s\n", str(s, "mode").c_str());
@@ -156,8 +157,12 @@ int status_command(const Context& c, bool json) {
   if (s.contains("persistent") && !s["persistent"].empty())
     std::printf("persistent: %s\n", join(s["persistent"], " ").c_str());
   std::string ro;
-  for (const auto& b : s.value("binds", nlohmann::json::array())) ro += (ro.empty() ? "" : " ") + str(b, "path");
+  for (const auto& b : s.value("binds", nlohmann::json::array()))
+    ro +=
+        (ro.empty() ? "" : " ") + str(b, "path") + (str(b, "at") != str(b, "path") ? " (at " + str(b, "at") + ")" : "");
   if (!ro.empty()) std::printf("read-only: %s\n", ro.c_str());
+  for (const auto& b : s.value("skipped", nlohmann::json::array()))
+    std::printf("skipped:   %s %s: %s\n", str(b, "kind").c_str(), str(b, "path").c_str(), str(b, "why").c_str());
   for (const auto& a : s.value("actions", nlohmann::json::array()))
     if (a.is_string()) std::printf("done:      %s\n", a.get<std::string>().c_str());
   for (const auto& w : s.value("warnings", nlohmann::json::array()))
