@@ -88,7 +88,7 @@ int confirm_command(const Context& c, const std::string& dir, int timeout_s, boo
     std::printf("strata: confirm: this system does not boot from A/B slots: nothing to confirm\n");
     return 0;
   }
-  strata::SlotReading r = strata::SlotStore(strata::data::kSlotState).read();
+  strata::SlotReading r = slot_store(c).read();
   if (r.health != strata::StateHealth::kOk) return fail("confirm: the slot record cannot be read: " + r.detail);
   const auto& running = r.state.slot[c.booted];
   const std::string name = strata::slot_word(c.booted);

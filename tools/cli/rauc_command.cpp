@@ -25,6 +25,11 @@ int rauc_backend_command(const Context& c, const std::vector<std::string>& args)
     return fail(c.status.is_null() ? c.status_error : "this system does not boot from A/B slots ([slots] mode = none)");
   if (c.mode != strata::SlotMode::kPartitions)
     return fail("the RAUC backend drives partition slots ([slots] mode = partitions) only");
+  // A slot is a group there (kernel, initramfs, root); RAUC's system.conf maps only the root.
+  if (c.uboot && !args.empty() && args[0].starts_with("set-"))
+    return fail(
+        "the RAUC backend does not drive [slots] bootloader = uboot yet: RAUC would write the root without "
+        "its kernel and initramfs");
   const bool changes = !args.empty() && args[0].starts_with("set-");
   std::optional<strata::StorageLock> lock;
   if (changes) {
@@ -32,7 +37,7 @@ int rauc_backend_command(const Context& c, const std::vector<std::string>& args)
     if (!l) return fail(l.error().message());
     lock.emplace(std::move(*l));
   }
-  strata::SlotStore store(strata::data::kSlotState);
+  strata::SlotStore store = slot_store(c);
   strata::SlotReading r = store.read();
   if (r.health == strata::StateHealth::kUnavailable) return fail("the slot record cannot be reached: " + r.detail);
   if (r.health == strata::StateHealth::kUnreadable && changes)
