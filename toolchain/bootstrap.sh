@@ -21,7 +21,7 @@ say() { echo "bootstrap: $*"; }
 host_packages=(
   build-essential cmake ninja-build pkg-config clang clang-format
   libclang-rt-dev python3 nlohmann-json3-dev file cpio kmod fdisk e2fsprogs
-  squashfs-tools erofs-utils f2fs-tools busybox-static cryptsetup-bin
+  squashfs-tools erofs-utils f2fs-tools busybox-static cryptsetup-bin lz4 zstd xz-utils
   cpputest libblkid-dev libinih-dev libsodium-dev zlib1g-dev libssl-dev
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf
   qemu-system-arm qemu-user-static
