@@ -21,8 +21,8 @@ say() { echo "bootstrap: $*"; }
 host_packages=(
   build-essential cmake ninja-build pkg-config clang clang-format
   libclang-rt-dev python3 nlohmann-json3-dev file cpio kmod fdisk e2fsprogs
-  squashfs-tools erofs-utils f2fs-tools busybox-static cryptsetup-bin
-  cpputest libblkid-dev libinih-dev libsodium-dev zlib1g-dev
+  squashfs-tools erofs-utils f2fs-tools busybox-static cryptsetup-bin lz4 zstd xz-utils
+  cpputest libblkid-dev libinih-dev libsodium-dev zlib1g-dev libssl-dev
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf
   qemu-system-arm qemu-user-static
   u-boot-qemu u-boot-tools dosfstools mtools bmap-tools libubootenv-dev
@@ -47,12 +47,13 @@ install_host_packages() {
 kernel_meta() { case $1 in arm64) echo linux-image-arm64 ;; armhf) echo linux-image-armmp ;; *) die "unknown arch $1" ;; esac; }
 
 # libcpputest-dev: CppUTest's static libraries for the target, so that the unit
-# tests also run as target binaries under qemu-user (tests/cross).
+# tests also run as target binaries under qemu-user (tests/cross). libssl-dev:
+# libcrypto.a, whose SHA-256 uses the CPU's instructions (the CLI's updates only).
 target_packages=(libblkid-dev libblkid1 libinih-dev libinih1 libsodium-dev libsodium23 busybox-static
   nlohmann-json3-dev libcpputest-dev zlib1g-dev libssl-dev libubootenv-dev)
 # libubootenv-dev: the static libubootenv.a through which the CLI reads and
 # writes the bootloader's environment (bootloader = uboot).
-target_static_libs=(libblkid.a libinih.a libsodium.a libz.a libCppUTest.a libCppUTestExt.a libubootenv.a)
+target_static_libs=(libblkid.a libinih.a libsodium.a libz.a libcrypto.a libCppUTest.a libCppUTestExt.a libubootenv.a)
 
 # unpack_debs ROOT DEB...: dpkg -x each into ROOT, recording its version.
 unpack_debs() {

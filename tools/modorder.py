@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Resolves a board's module list against an unpacked kernel's modules.dep,
 modules.softdep (pre:) and modules.alias, copies the modules into an initramfs
-staging tree and writes /lib/modules/strata.load: "<level> <path>" lines, where
-a module's level is one more than the highest level of what it needs. strata-init
-loads level by level, in parallel within a level, with no modprobe at boot.
+staging tree and writes /lib/modules/strata.load: "<level> <path> <for>" lines,
+where a module's level is one more than the highest level of what it needs and
+<for> lists the board modules (NAME...) that pull it in, comma-separated.
+strata-init loads level by level, in parallel within a level, with no modprobe
+at boot: the storage modules first, the others once its plan needs them
+(init/core/module_plan.h).
 
 usage: modorder.py MODULES_DIR STAGING NAME...
 """
@@ -79,6 +82,16 @@ def main():
         return by_name[sorted(cands, key=lambda c: (not c.endswith("_generic"), c))[0]]
 
     level = {}
+    needed_by = {}
+    closure = {}
+
+    def mark(path, name, seen):
+        if path in seen:
+            return
+        seen.add(path)
+        needed_by.setdefault(path, set()).add(norm(name))
+        for d in closure.get(path, ()):
+            mark(d, name, seen)
 
     def visit(path, stack=()):
         if path in level:
@@ -93,6 +106,7 @@ def main():
         lv = 0
         for d in need:
             lv = max(lv, visit(d, stack + (path,)) + 1)
+        closure[path] = need
         level[path] = lv
         return lv
 
@@ -100,6 +114,7 @@ def main():
         p = resolve(n)
         if p:
             visit(p)
+            mark(p, n, set())
         else:
             print(f"modorder: {n} is built into the kernel", file=sys.stderr)
 
@@ -109,9 +124,9 @@ def main():
     for path in sorted(level, key=lambda p: (level[p], p)):
         dest = "/lib/modules/" + os.path.basename(path)
         shutil.copyfile(os.path.join(moddir, path), staging + dest)
-        lines.append(f"{level[path]} {dest}")
+        lines.append(f"{level[path]} {dest} {','.join(sorted(needed_by[path]))}")
     with open(os.path.join(outdir, "strata.load"), "w") as f:
-        f.write("# level path (written by tools/modorder.py)\n" + "\n".join(lines) + "\n")
+        f.write("# level path for (written by tools/modorder.py)\n" + "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

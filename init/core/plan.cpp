@@ -2,6 +2,7 @@
 
 #include "boot_env.h"
 #include "data_layout.h"
+#include "module_plan.h"
 #include "paths.h"
 #include "resolve.h"
 
@@ -139,7 +140,9 @@ static bool decide_slot(const Facts& facts, BootPlan& p, Config& c) {
   return true;
 }
 
-BootPlan decide(const Facts& facts) {
+namespace {
+
+BootPlan decide_layers(const Facts& facts) {
   Config c = facts.config;  // a slot's source replaces [root] source
   BootPlan p;
   p.init = c.init;
@@ -294,6 +297,14 @@ BootPlan decide(const Facts& facts) {
   return p;
 }
 
+}  // namespace
+
+BootPlan decide(const Facts& facts) {
+  BootPlan p = decide_layers(facts);
+  p.modules = plan_module_needs(p);
+  return p;
+}
+
 std::string format_plan(const BootPlan& p) {
   std::string o;
   if (!p.fatal.empty()) {
@@ -349,6 +360,7 @@ std::string format_plan(const BootPlan& p) {
       o += "bind read-only: " + b.path + " from " + b.source + (b.nosuid ? " nosuid" : "") + (b.nodev ? " nodev" : "") +
            (b.noexec ? " noexec" : "") + "\n";
     }
+    o += "modules: storage before the probe, then for " + format_needs(p.modules) + "\n";
     o += "init: " + p.init + "\n";
     o += "on failure: " + describe_failure(p.fallback_slot, p.on_failure) + "\n";
   }

@@ -87,6 +87,10 @@ struct BootPlan {
   std::optional<VerityParams> verity;
   std::string verity_name;
 
+  // What the mounts above need besides the storage modules (module_plan.h):
+  // filesystem types, "loop", "dm-verity"; loaded once this plan is made.
+  std::set<std::string> modules;
+
   std::string init;
   FailurePolicy on_failure = FailurePolicy::kRescue;
   int reboot_delay_s = 10;

@@ -1,5 +1,8 @@
 #include "sha256.h"
 
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
+
 #include "text.h"
 
 namespace strata {
@@ -13,23 +16,39 @@ int hex_value(char c) {
   return -1;
 }
 
+// The low-level SHA256_* calls, deprecated in OpenSSL 3 in favour of EVP,
+// link only the hash and its CPU dispatch (armcap/ia32cap); EVP would bring
+// the provider machinery, hundreds of KB in a static binary, for the same code.
+static_assert(sizeof(SHA256_CTX) <= Sha256Engine::kStateBytes);
+const Sha256Engine kOpenSsl{
+    "openssl",
+    [](void* st) { SHA256_Init(static_cast<SHA256_CTX*>(st)); },
+    [](void* st, const void* data, size_t size) { SHA256_Update(static_cast<SHA256_CTX*>(st), data, size); },
+    [](void* st, unsigned char out[32]) { SHA256_Final(out, static_cast<SHA256_CTX*>(st)); },
+};
+const Sha256Engine* g_engine = &kOpenSsl;
+
 }  // namespace
 
-// No sodium_init() here, on purpose: it seeds libsodium's RNG with a blocking
-// getrandom(2), and the PID 1 hashes (image_id.cpp) before the kernel's RNG may
-// be ready. SHA-256 needs neither randomness nor libsodium's CPU dispatch;
-// bundle.cpp calls sodium_init() before it signs or verifies.
-Sha256::Sha256() {
-  crypto_hash_sha256_init(&st_);
+const Sha256Engine& openssl_sha256_engine() {
+  return kOpenSsl;
 }
 
-void Sha256::update(const void* data, size_t size) {
-  crypto_hash_sha256_update(&st_, static_cast<const unsigned char*>(data), size);
+void set_sha256_engine(const Sha256Engine* engine) {
+  g_engine = engine ? engine : &kOpenSsl;
+}
+
+const Sha256Engine& sha256_engine() {
+  return *g_engine;
+}
+
+Sha256::Sha256() : engine_(g_engine) {
+  engine_->init(state_);
 }
 
 std::string Sha256::hex() {
-  unsigned char out[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&st_, out);
+  unsigned char out[32];
+  engine_->final(state_, out);
   return to_hex(out, sizeof out);
 }
 

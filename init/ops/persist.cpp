@@ -8,15 +8,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 
 #include "data_layout.h"
 #include "log.h"
 #include "paths.h"
 #include "resolve.h"
 #include "sys.h"
-
-namespace fs = std::filesystem;
 
 namespace strata {
 namespace {
@@ -36,14 +33,14 @@ std::string unique_suffix() {
 // and mode: an empty directory, a file or a symlink. Device nodes (overlay
 // whiteouts among them), fifos and sockets are left out.
 Status copy_one(const std::string& src, const std::string& dst, const struct stat& st) {
-  std::error_code ec;
   if (S_ISDIR(st.st_mode)) {
     if (::mkdir(dst.c_str(), 0700) != 0) return errno_error("mkdir " + dst);
   } else if (S_ISREG(st.st_mode)) {
-    if (!fs::copy_file(src, dst, ec)) return Error{ec.value(), "copy " + src + " to " + dst};
+    if (auto s = sys::copy_file(src, dst); !s) return Error{s.error().err, "copy " + src + " to " + dst};
   } else if (S_ISLNK(st.st_mode)) {
-    fs::copy_symlink(src, dst, ec);
-    if (ec) return Error{ec.value(), "copy symlink " + src + " to " + dst};
+    auto target = sys::read_link(src);
+    if (!target) return Error{target.error().err, "copy symlink " + src + " to " + dst};
+    if (::symlink(target->c_str(), dst.c_str()) != 0) return errno_error("copy symlink " + src + " to " + dst);
   } else {
     return {};
   }
@@ -77,20 +74,24 @@ bool inside_another(const std::string& path, const std::vector<std::string>& all
 // Copies into the directory `to` what it lacks of the tree `from`, entry by
 // entry (copy_one). Nothing `to` has is touched.
 Status copy_missing(const std::string& from, const std::string& to) {
-  std::error_code ec;
-  fs::recursive_directory_iterator it(from, ec);
-  for (const fs::recursive_directory_iterator end; !ec && it != end; it.increment(ec)) {
-    const std::string src = it->path().string(), dst = to + src.substr(from.size());
+  auto names = sys::list_dir(from);
+  if (!names) return Error{names.error().err, "read " + from};
+  std::sort(names->begin(), names->end());
+  for (const auto& name : *names) {
+    const std::string src = from + "/" + name, dst = to + "/" + name;
     struct stat st {};
     struct stat have {};
     if (::lstat(src.c_str(), &st) != 0) return errno_error("lstat " + src);
     if (::lstat(dst.c_str(), &have) == 0) {
-      if (S_ISDIR(st.st_mode) && !S_ISDIR(have.st_mode)) it.disable_recursion_pending();
+      // What `to` has is kept; a directory it has as a directory gets what it lacks inside.
+      if (S_ISDIR(st.st_mode) && S_ISDIR(have.st_mode))
+        if (auto s = copy_missing(src, dst); !s) return s;
       continue;
     }
     if (auto s = copy_one(src, dst, st); !s) return s;
+    if (S_ISDIR(st.st_mode))
+      if (auto s = copy_missing(src, dst); !s) return s;
   }
-  if (ec) return Error{ec.value(), "read " + from};
   return {};
 }
 
@@ -108,9 +109,11 @@ PathEntry entry_of(const std::string& file, const struct stat& st) {
     e.kind = PathEntry::kDirectory;
   } else if (S_ISLNK(st.st_mode)) {
     e.kind = PathEntry::kSymlink;
-    std::error_code ec;
-    e.target = fs::read_symlink(file, ec).string();
-    if (ec) e.err = ec.value();
+    auto target = sys::read_link(file);
+    if (target)
+      e.target = *target;
+    else
+      e.err = target.error().err;
   } else {
     e.kind = PathEntry::kOther;
   }
@@ -329,12 +332,11 @@ std::vector<std::string> DataPartition::preserved_in(const std::string& upper_da
 Result<std::string> DataPartition::prepare_persistent(const std::string& path, const std::string& lower_copy,
                                                       bool add_new, std::vector<std::string>& log) {
   const std::string tree = p(data::kPersist) + normalize_lexically(path);  // never above persist/
-  std::error_code ec;
   if (!lexists(tree)) {
     // Seed into a temp name and rename: a cut leaves no half-seeded tree.
     const std::string seed = tree + ".seed";
-    fs::remove_all(seed, ec);
-    if (auto s = sys::mkdir_p(fs::path(tree).parent_path().string()); !s) return s.error();
+    (void)sys::remove_tree(seed);
+    if (auto s = sys::mkdir_p(sys::parent_of(tree)); !s) return s.error();
     if (sys::is_dir(lower_copy)) {
       // Owners and modes too: a service's state dir in the image stays its own.
       struct stat st {};
@@ -390,8 +392,9 @@ Status DataPartition::seed_slot_upper(int from, int to, const std::vector<std::s
 }
 
 void DataPartition::empty_trash() const {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(p(data::kTrash), ec)) fs::remove_all(e.path(), ec);
+  const std::string trash = p(data::kTrash);
+  if (auto names = sys::list_dir(trash))
+    for (const auto& n : *names) (void)sys::remove_tree(trash + "/" + n);
 }
 
 }  // namespace strata

@@ -4,12 +4,15 @@
 
 namespace strata {
 
-StreamWriter::StreamWriter(int fd, std::string what, size_t chunk, size_t depth) : fd_(fd), what_(std::move(what)) {
+StreamWriter::StreamWriter(int fd, std::string what, size_t chunk, size_t depth, Sha256* hash)
+    : fd_(fd), what_(std::move(what)), hash_(hash) {
   for (size_t i = 0; i < depth; i++) {
     storage_.emplace_back(new char[chunk]);
     free_.push_back(storage_.back().get());
+    users_.emplace_back(storage_.back().get(), 0);
   }
   thread_ = std::thread([this] { run(); });
+  if (hash_) hash_thread_ = std::thread([this] { run_hash(); });
 }
 
 StreamWriter::~StreamWriter() {
@@ -29,8 +32,20 @@ void StreamWriter::submit(char* buf, size_t n) {
   {
     std::lock_guard lock(mu_);
     queue_.emplace_back(buf, n);
+    int users = 1;
+    if (hash_) {
+      hash_queue_.emplace_back(buf, n);
+      users = 2;
+    }
+    for (auto& [b, u] : users_)
+      if (b == buf) u = users;
   }
   cv_.notify_all();
+}
+
+void StreamWriter::release(char* buf) {
+  for (auto& [b, u] : users_)
+    if (b == buf && --u == 0) free_.push_back(buf);
 }
 
 void StreamWriter::wait_written(uint64_t bytes) {
@@ -45,6 +60,7 @@ Status StreamWriter::finish() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (hash_thread_.joinable()) hash_thread_.join();
   if (error_) return *error_;
   return {};
 }
@@ -80,10 +96,30 @@ void StreamWriter::run() {
       } else {
         written_ += job.second;
       }
-      free_.push_back(job.first);
+      release(job.first);
     }
     cv_.notify_all();
     if (failed) return;
+  }
+}
+
+// The hash needs the bytes in order, so one thread takes them one chunk after another.
+void StreamWriter::run_hash() {
+  for (;;) {
+    std::pair<char*, size_t> job;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return !hash_queue_.empty() || closing_ || error_; });
+      if (hash_queue_.empty() || error_) return;  // done, or the update failed anyway
+      job = hash_queue_.front();
+      hash_queue_.pop_front();
+    }
+    hash_->update(job.first, job.second);
+    {
+      std::lock_guard lock(mu_);
+      release(job.first);
+    }
+    cv_.notify_all();
   }
 }
 

@@ -1,7 +1,8 @@
-// Writes a stream of chunks to a file descriptor on a thread of its own, so
-// that reading and hashing the next chunk overlaps the device's write of
-// this one: an update then streams at the pace of the slower of the two
-// (hashing or the storage), not of their sum.
+// Writes a stream of chunks to a file descriptor on a thread of its own and,
+// given a Sha256, hashes them in order on another, so that reading the next
+// chunk, hashing this one and the device's write of the one before all
+// overlap: an update then streams at the pace of the slowest of the three
+// (the input, hashing or the storage), not of their sum.
 #pragma once
 
 #include <condition_variable>
@@ -15,13 +16,16 @@
 #include <vector>
 
 #include "result.h"
+#include "sha256.h"
 
 namespace strata {
 
 class StreamWriter {
  public:
-  // `what` names the target in errors; `depth` buffers of `chunk` bytes circulate.
-  StreamWriter(int fd, std::string what, size_t chunk, size_t depth = 4);
+  // `what` names the target in errors; `depth` buffers of `chunk` bytes
+  // circulate. With `hash`, every submitted byte also goes into it, in order
+  // (read it after finish()).
+  StreamWriter(int fd, std::string what, size_t chunk, size_t depth = 4, Sha256* hash = nullptr);
   ~StreamWriter();  // waits for the writes queued so far
   StreamWriter(const StreamWriter&) = delete;
   StreamWriter& operator=(const StreamWriter&) = delete;
@@ -32,11 +36,13 @@ class StreamWriter {
   void submit(char* buf, size_t n);
   // Waits until at least `bytes` are written (or a write failed).
   void wait_written(uint64_t bytes);
-  // Waits for everything queued; the first write error, if any.
+  // Waits for everything queued (written and hashed); the first write error, if any.
   Status finish();
 
  private:
   void run();
+  void run_hash();
+  void release(char* buf);  // one of the buffer's consumers is done with it
 
   int fd_;
   std::string what_;
@@ -45,10 +51,14 @@ class StreamWriter {
   std::condition_variable cv_;
   std::deque<char*> free_;
   std::deque<std::pair<char*, size_t>> queue_;
+  std::deque<std::pair<char*, size_t>> hash_queue_;
+  std::vector<std::pair<char*, int>> users_;  // per buffer: consumers not done with it yet
+  Sha256* hash_;
   uint64_t written_ = 0;
   bool closing_ = false;
   std::optional<Error> error_;
   std::thread thread_;
+  std::thread hash_thread_;
 };
 
 }  // namespace strata

@@ -22,6 +22,7 @@ namespace strata {
 namespace {
 
 constexpr size_t kChunk = 256 << 10;  // big enough for the device to stream, small enough for a board's RAM
+constexpr size_t kDepth = 8;          // chunks in flight between reading, hashing and writing (2 MiB)
 
 // Reads until `size` bytes or end of input; a signal (EINTR) ends it early
 // so the caller can look at `interrupted`.
@@ -150,8 +151,8 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
       return Error{e, "reserve " + std::to_string(m.size) + " bytes for " + t.path};
   }
 
-  // One pass over the stream: each chunk is hashed here while the writer
-  // thread puts the previous ones on the storage.
+  // One pass over the stream: this thread reads a chunk while the writer's
+  // threads hash the one before and put the ones before that on the storage.
   UpdateResult result;
   result.version = m.version;
   auto t0 = std::chrono::steady_clock::now();
@@ -159,7 +160,7 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
   uint64_t done = 0;
   int quarter = 1;
   {
-    StreamWriter writer(out->get(), t.path, kChunk);
+    StreamWriter writer(out->get(), t.path, kChunk, kDepth, &hash);
     while (done < m.size) {
       char* buf = writer.buffer();
       if (!buf) break;  // a write failed: finish() says why
@@ -170,7 +171,6 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
       if (*n == 0)
         return plain_error("the bundle ended after " + std::to_string(done) + " of " + std::to_string(m.size) +
                            " image bytes (cut download?); " + slot_word(t.slot) + " stays marked bad");
-      hash.update(buf, *n);
       writer.submit(buf, *n);
       done += *n;
       while (quarter < 4 && done * 4 >= m.size * quarter) {

@@ -65,6 +65,8 @@ struct Boot {
   LoadedConfig loaded;
   std::set<std::string> breaks_done;
   std::vector<StageTime> early_times;
+  std::vector<ModuleEntry> module_list;
+  std::set<std::string> modules_loaded;  // paths
   int attempts = 0;
 
   void maybe_break(const std::string& stage) {
@@ -103,18 +105,40 @@ struct Boot {
     }
   }
 
-  // The kernel modules must be in before any device can appear.
+  // The storage modules must be in before any device can appear; the rest
+  // load on demand (load_needed_modules), once the probe and the plan say
+  // what this boot mounts.
   void load_board_modules() {
     maybe_break("modules");
     int64_t t0 = monotonic_ms();
     std::vector<std::string> errors;
-    std::vector<ModuleEntry> list;
-    if (auto text = sys::read_file(paths::kModuleList)) list = parse_module_list(*text, errors);
-    for (const auto& f : load_modules(list)) errors.push_back(f);
+    if (auto text = sys::read_file(paths::kModuleList)) module_list = parse_module_list(*text, errors);
+    const auto storage = select_modules(module_list, {});
+    for (const auto& f : load_modules(storage)) errors.push_back(f);
+    for (const auto& m : storage) modules_loaded.insert(m.path);
     for (const auto& e : errors) LOGE("%s", e.c_str());
     early_times.push_back({"modules", monotonic_ms() - t0});
-    LOGI("stage modules: %zu modules, %zu problems, %lld ms", list.size(), errors.size(),
-         static_cast<long long>(monotonic_ms() - t0));
+    LOGI("stage modules: %zu modules, %zu problems, %lld ms (storage; %zu more in the list, on demand)", storage.size(),
+         errors.size(), static_cast<long long>(monotonic_ms() - t0), module_list.size() - storage.size());
+  }
+
+  // The modules for `needs` not loaded yet. A failure is logged; the mount
+  // that needs the module then fails with its own message, and the policy applies.
+  void load_needed_modules(const std::set<std::string>& needs, std::vector<StageTime>& times) {
+    if (needs.empty()) return;
+    const auto list = select_modules(module_list, needs, modules_loaded);
+    if (list.empty()) return;
+    int64_t t0 = monotonic_ms();
+    auto failures = load_modules(list);
+    for (const auto& m : list) modules_loaded.insert(m.path);
+    for (const auto& e : failures) LOGE("%s", e.c_str());
+    const int64_t ms = monotonic_ms() - t0;
+    bool found = false;
+    for (auto& t : times)
+      if (t.stage == "modules-needed") t.ms += ms, found = true;
+    if (!found) times.push_back({"modules-needed", ms});
+    LOGI("stage modules-needed: %zu modules for %s, %zu problems, %lld ms", list.size(), format_needs(needs).c_str(),
+         failures.size(), static_cast<long long>(ms));
   }
 
   // One attempt at the root. Returns only on failure, with why.
@@ -128,6 +152,12 @@ struct Boot {
     times.push_back({"devices", monotonic_ms() - t0});
     LOGI("stage devices: %zu block devices, %s, %d ms", scan.devices.size(), scan.timed_out ? "timed out" : "all found",
          scan.waited_ms);
+
+    // The data partition's filesystem, before anything mounts it (the slot record).
+    if (wants_data(loaded.config)) {
+      DataLocation where = locate_data(loaded.config, scan.devices);
+      if (where.device && !where.fstype.empty()) load_needed_modules({where.fstype}, times);
+    }
 
     Facts facts;
     facts.config = loaded.config;
@@ -150,6 +180,7 @@ struct Boot {
         ex.undo();
         return plan.fatal;
       }
+      load_needed_modules(plan.modules, times);
 
       Status s = ex.mount_layers(plan);
       std::vector<std::string> warnings = ex.warnings();
@@ -190,7 +221,7 @@ struct Boot {
         log::console(text);
       }
 
-      if (auto sw = switch_root(paths::kNewRoot); !sw) {
+      if (auto sw = switch_root(paths::kNewRoot, FreeInitramfs::kBackground); !sw) {
         // Nothing of the initramfs was deleted (that only follows a successful move).
         return "switch root: " + sw.error().message();
       }
@@ -284,7 +315,7 @@ struct Boot {
 }  // namespace
 
 void run_pid1(int argc, char** argv) {
-  Boot boot{argc, argv, {}, {}, {}, 0};
+  Boot boot{argc, argv, {}, {}, {}, {}, {}, 0};
   boot.run();
 }
 

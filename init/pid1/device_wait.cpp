@@ -1,10 +1,12 @@
 #include "device_wait.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <string>
@@ -39,6 +41,17 @@ void probe_into(std::vector<BlockDevice>& have, const std::string& path) {
          d->partlabel.c_str());
     add_or_replace(have, std::move(*d));
   }
+}
+
+// A device of 0 sectors holds nothing to find: a loop device with no backing
+// file, an empty card reader. Probing it costs an open and libblkid's set-up
+// for nothing; when media arrive the kernel sends a change uevent.
+bool no_media(const char* sys_block, const char* name) {
+  char buf[32] = {};
+  UniqueFd fd(::open((std::string(sys_block) + "/" + name + "/size").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return false;
+  ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+  return n > 0 && buf[0] == '0' && (buf[1] == '\n' || buf[1] == '\0');
 }
 
 // Subscribes to the kernel's uevents before the scan, so nothing is missed
@@ -86,6 +99,7 @@ DeviceScan wait_for_devices(const std::vector<DeviceSpec>& wanted, int timeout_m
   if (DIR* d = ::opendir(sys_block)) {
     while (dirent* e = ::readdir(d)) {
       if (e->d_name[0] == '.') continue;
+      if (no_media(sys_block, e->d_name)) continue;
       probe_into(scan.devices, std::string(dev_dir) + "/" + e->d_name);
     }
     ::closedir(d);
@@ -107,7 +121,8 @@ DeviceScan wait_for_devices(const std::vector<DeviceSpec>& wanted, int timeout_m
       if (n <= 0) break;
       buf[n] = '\0';
       std::string name = block_devname(buf, static_cast<size_t>(n));
-      if (!name.empty()) probe_into(scan.devices, std::string(dev_dir) + "/" + name);
+      if (!name.empty() && !no_media(sys_block, name.c_str()))
+        probe_into(scan.devices, std::string(dev_dir) + "/" + name);
     }
   }
   scan.waited_ms = static_cast<int>(monotonic_ms() - start);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -61,7 +62,7 @@ void reopen_console() {
 
 }  // namespace
 
-Status switch_root(const std::string& newroot) {
+Status switch_root(const std::string& newroot, FreeInitramfs how) {
   // MS_MOVE and pivot_root refuse shared mounts.
   if (auto s = sys::make_private("/"); !s) return s;
 
@@ -108,8 +109,14 @@ Status switch_root(const std::string& newroot) {
     if (magic == RAMFS_MAGIC || magic == TMPFS_MAGIC) {
       struct stat ost {};
       if (::fstat(old_root.get(), &ost) == 0 && ost.st_dev != new_st.st_dev) {
-        LOGD("deleting the initramfs contents");
-        delete_tree_on_device(old_root.get(), ost.st_dev);
+        LOGD("deleting the initramfs contents%s", how == FreeInitramfs::kBackground ? " in the background" : "");
+        pid_t child = how == FreeInitramfs::kBackground ? ::fork() : 0;
+        if (child < 0) LOGW("cannot fork to free the initramfs (%s); freeing it now", strerror(errno));
+        if (child <= 0) {
+          if (child == 0 && how == FreeInitramfs::kBackground) ::setpriority(PRIO_PROCESS, 0, 19);
+          delete_tree_on_device(old_root.get(), ost.st_dev);
+          if (child == 0 && how == FreeInitramfs::kBackground) ::_exit(0);
+        }
       }
     } else {
       LOGW("old root is not ramfs/tmpfs; its contents are left alone");

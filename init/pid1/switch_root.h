@@ -9,7 +9,12 @@
 
 namespace strata {
 
-Status switch_root(const std::string& newroot);
+// kBackground: a child at the lowest priority deletes the initramfs's files
+// while the real init starts (it outlives us as the real init's child); the
+// memory comes back a little later, the boot does not wait for it.
+enum class FreeInitramfs { kNow, kBackground };
+
+Status switch_root(const std::string& newroot, FreeInitramfs how = FreeInitramfs::kNow);
 
 // Deletes everything below the directory `dirfd` that lives on device `dev`.
 // Directories on another device (mount points) are left alone.

@@ -1,5 +1,6 @@
 #include "sys.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -181,6 +182,74 @@ bool exists(const std::string& path) {
 bool is_dir(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+Status copy_file(const std::string& from, const std::string& to) {
+  auto in = open(from, O_RDONLY | O_CLOEXEC);
+  if (!in) return in.error();
+  struct stat st {};
+  if (::fstat(in->get(), &st) != 0) return errno_error("stat " + from);
+  auto out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
+  if (!out) return out.error();
+  char buf[64 << 10];
+  for (;;) {
+    ssize_t n = ::read(in->get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("read " + from);
+    if (n == 0) break;
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = ::write(out->get(), buf + off, static_cast<size_t>(n - off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return errno_error("write " + to);
+      off += w;
+    }
+  }
+  return {};
+}
+
+Result<std::string> read_link(const std::string& path) {
+  std::string target(256, '\0');
+  for (;;) {
+    ssize_t n = ::readlink(path.c_str(), target.data(), target.size());
+    if (n < 0) return errno_error("readlink " + path);
+    if (static_cast<size_t>(n) < target.size()) {
+      target.resize(static_cast<size_t>(n));
+      return target;
+    }
+    target.resize(target.size() * 2);
+  }
+}
+
+Result<std::vector<std::string>> list_dir(const std::string& path) {
+  DIR* d = ::opendir(path.c_str());
+  if (!d) return errno_error("open directory " + path);
+  std::vector<std::string> names;
+  errno = 0;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == '\0'))) continue;
+    names.emplace_back(e->d_name);
+  }
+  const int err = errno;
+  ::closedir(d);
+  if (err) return Error{err, "read directory " + path};
+  return names;
+}
+
+Status remove_tree(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT ? Status() : errno_error("lstat " + path);
+  if (S_ISDIR(st.st_mode)) {
+    auto names = list_dir(path);
+    if (!names) return names.error();
+    Status first;
+    for (const auto& n : *names)
+      if (auto s = remove_tree(path + "/" + n); !s && first) first = s;
+    if (!first) return first;
+    if (::rmdir(path.c_str()) != 0) return errno_error("remove " + path);
+    return {};
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return errno_error("remove " + path);
+  return {};
 }
 
 }  // namespace strata::sys

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "result.h"
 #include "unique_fd.h"
@@ -47,5 +48,16 @@ std::string parent_of(const std::string& path);
 Status rename_durable(const std::string& from, const std::string& to);
 bool exists(const std::string& path);
 bool is_dir(const std::string& path);
+// What std::filesystem would do, without it (it pulls the locale machinery
+// of libstdc++, ~400 KB, into a static binary):
+// a new file `to` (refused if it exists) with `from`'s bytes and permissions;
+Status copy_file(const std::string& from, const std::string& to);
+// a symlink's target;
+Result<std::string> read_link(const std::string& path);
+// deletes `path` and, for a directory, everything below it, never following
+// symlinks; a missing path is not an error.
+Status remove_tree(const std::string& path);
+// The names in a directory, without "." and "..".
+Result<std::vector<std::string>> list_dir(const std::string& path);
 
 }  // namespace strata::sys

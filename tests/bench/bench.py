@@ -66,9 +66,16 @@ VARIANTS = [
     ("strata", "strata-init"),
     ("script", "BusyBox script"),
     ("floor", "floor (bare syscalls)"),
+    # The same floor loading only the modules this job needs (storage, squashfs, overlay), as strata-init does.
+    ("floor_needed", "floor, needed modules only"),
     # The same strata-init and job with the lower through dm-verity (every block checked before mounting).
     ("verity", "strata-init + dm-verity"),
+    # strata-init's initramfs with other compressors (the kernel's CONFIG_RD_*): the unpack time.
+    ("strata_lz4", "strata-init, initramfs lz4"),
+    ("strata_zstd", "strata-init, initramfs zstd"),
+    ("strata_none", "strata-init, initramfs uncompressed"),
 ]
+COMPRESSED = {"strata_lz4": "lz4", "strata_zstd": "zstd", "strata_none": "none"}
 MARKER = r"strata-bench: marker"
 FAILED = r"strata-bench: FAILED[^\n]*|strata: BOOT FAILED[^\n]*"
 TS = r"\[\s*(\d+)\.(\d{6})\] "
@@ -87,7 +94,8 @@ def run(cmd, **kw):
 
 def load_board(board):
     """The board's variables, as tools/lib.sh's load_board sets them."""
-    names = ["BOARD_PRESET", "BOARD_DEB_ARCH", "BOARD_QEMU", "BOARD_QEMU_ARGS", "BOARD_CMDLINE", "OUT", "SYSROOT", "KERNEL_VERSION"]
+    names = ["BOARD_PRESET", "BOARD_DEB_ARCH", "BOARD_QEMU", "BOARD_QEMU_ARGS", "BOARD_CMDLINE", "OUT", "SYSROOT", "KERNEL_VERSION",
+             "BOARD_MODULES"]
     script = '. "$1/tools/lib.sh"; load_board "$2"; printf "%s\\0" ' + " ".join(f'"${n}"' for n in names)
     out = subprocess.run(["bash", "-c", script, "bench", TOP, board], check=True, capture_output=True, text=True).stdout
     return dict(zip(names, out.split("\0")))
@@ -157,6 +165,9 @@ def build_artifacts(board, bv, cc, work):
     floor = os.path.join(work, "floor-init")
     run([cc, *cflags, "-o", marker, os.path.join(HERE, "marker-init.c")])
     run([cc, *cflags, "-o", floor, os.path.join(HERE, "floor-init.c")])
+    floor_needed = os.path.join(work, "floor-needed-init")
+    needed = job_modules(bv["BOARD_MODULES"].split())
+    run([cc, *cflags, f'-DONLY_FOR="{",".join(needed)}"', "-o", floor_needed, os.path.join(HERE, "floor-init.c")])
     tools = os.path.join(TOP, "tools")
     root = os.path.join(work, "root.squashfs")
     disk = os.path.join(work, "disk.img")
@@ -171,13 +182,32 @@ def build_artifacts(board, bv, cc, work):
         text = f.read()
         out.write(text.replace("[root]\n", f"[root]\nverity = required\nverity_params = {verity_line}\n", 1))
     inits = {"strata": strata_init, "script": os.path.join(HERE, "script-init"), "floor": floor,
-             "verity": strata_init}
+             "floor_needed": floor_needed, "verity": strata_init}
+    inits.update({key: strata_init for key in COMPRESSED})
     configs = {"verity": verity_config}
     initrds = {}
     for key, init in inits.items():
-        initrds[key] = os.path.join(work, f"{key}.cpio.gz")
-        run([os.path.join(tools, "mkinitramfs"), board, init, initrds[key], configs.get(key, config)])
-    return {"disk": disk, "root": root, "initrds": initrds, "inits": inits, "verity": verity_line}
+        initrds[key] = os.path.join(work, f"{key}.cpio.{COMPRESSED.get(key, 'gzip')}")
+        env = dict(os.environ, STRATA_INITRAMFS_COMPRESS=COMPRESSED.get(key, "gzip"))
+        run([os.path.join(tools, "mkinitramfs"), board, init, initrds[key], configs.get(key, config)], env=env)
+    return {"disk": disk, "root": root, "initrds": initrds, "inits": inits, "verity": verity_line,
+            "floor_needed_modules": needed}
+
+
+def job_modules(board_modules):
+    """The board modules the benchmark's job needs: the storage ones, squashfs
+    (the lower) and overlay (tmpfs upper). The rule of init/core/module_plan.cpp
+    (module_need): filesystems, loop, device-mapper and SHA-256 load on demand,
+    the rest before the probe. The boots check that strata-init loaded the
+    same modules (modules_loaded in the results)."""
+    on_demand = {"squashfs", "erofs", "ext4", "ext2", "ext3", "f2fs", "btrfs", "xfs", "vfat", "fat", "exfat", "jffs2",
+                 "ubifs", "nilfs2", "overlay", "loop"}
+    out = []
+    for m in board_modules:
+        n = m.replace("-", "_")
+        if n in ("squashfs", "overlay") or not (n in on_demand or n.startswith(("dm_", "sha2", "sha256"))):
+            out.append(n)
+    return out
 
 
 # ---------------------------------------------------------------- boots
@@ -195,13 +225,22 @@ def parse_console(text):
     r["marker_us"] = usec(m) if m else None
     # "strata: stage modules: 2090 ms" (the summary lines, not the
     # "stage modules: 12 modules, 0 problems, ..." progress line).
-    r["stages"] = {s: int(ms) for s, ms in re.findall(r"strata: stage (\w+): (\d+) ms\s*$", text, re.M)}
+    r["stages"] = {s: int(ms) for s, ms in re.findall(r"strata: stage ([\w-]+): (\d+) ms\s*$", text, re.M)}
     # The end of module loading: strata-init's progress line, the marker the
     # script and the floor write.
     m = re.search(TS + r"(strata: stage modules: \d+ modules|strata-bench: modules loaded)", text)
     r["modules_us"] = usec(m) if m else None
     m = re.search(r"strata: stage modules: (\d+) modules", text)
     r["modules_count"] = int(m.group(1)) if m else None
+    # strata-init's on-demand modules, and each module's load time ("strata: module PATH: N.NNN ms").
+    m = re.search(r"strata: stage modules-needed: (\d+) modules for ([^,]+(?:, [^,]+)*?), \d+ problems", text)
+    if m:
+        r["modules_count"] = (r["modules_count"] or 0) + int(m.group(1))
+        r["modules_needs"] = m.group(2)
+    r["module_ms"] = {os.path.basename(p): float(ms) for p, ms in re.findall(r"strata: module (\S+): ([\d.]+) ms", text)}
+    # The end of all module loading, for strata-init on demand: its modules-needed line.
+    m = re.search(TS + r"strata: stage modules-needed: ", text)
+    r["modules_needed_us"] = usec(m) if m else None
     # strata-init's verity check: "dm-verity: ... verified (N blocks, root ..., M ms)".
     m = re.search(r"strata: dm-verity: .* verified \((\d+) blocks, root [0-9a-f.]+, (\d+) ms\)", text)
     if m:
@@ -276,6 +315,16 @@ def summarise(runs):
         values = [(r[b] - r[a]) / 1000 for r in ok if r.get(a) and r.get(b)]
         if values:
             s[name] = statistics.median(values)
+    per_module = {}
+    for r in ok:
+        for name, ms in r.get("module_ms", {}).items():
+            per_module.setdefault(name, []).append(ms)
+    if per_module:
+        s["module_ms"] = {name: statistics.median(v) for name, v in per_module.items()}
+    if ok[0].get("modules_needs"):
+        s["modules_needs"] = ok[0]["modules_needs"]
+    if ok[0].get("modules_count") is not None:
+        s["modules_count"] = ok[0]["modules_count"]
     checks = [r["verity_check_ms"] for r in ok if "verity_check_ms" in r]
     if checks:
         s["verity_check_ms"] = statistics.median(checks)
@@ -347,7 +396,9 @@ def size_report(board, bv, art):
         log(f"link-map build failed ({e}); no size breakdown this time")
         out["breakdown_error"] = str(e)
 
-    labels = {"strata": "strata-init", "script": "/init script", "floor": "floor /init", "verity": "strata-init"}
+    labels = {"strata": "strata-init", "script": "/init script", "floor": "floor /init", "floor_needed": "floor /init",
+              "verity": "strata-init"}
+    labels.update({key: "strata-init" for key in COMPRESSED})
     for key, _ in VARIANTS:
         out["initramfs"][key] = sizes.initramfs_breakdown(art["initrds"][key], labels[key])
     board_initrd = os.path.join(bv["OUT"], "initramfs.cpio.gz")
@@ -393,7 +444,8 @@ def main():
     qemu_icount = " ".join([ICOUNT, PIN_INPUTS] + ([PIN_VIRT] if re.search(r"-M\s+virt\b", bv["BOARD_QEMU_ARGS"]) else []))
     art["qemu_extra"] = {"icount": qemu_icount, "wall": ""}
     art["words"] = {"icount": WORDS_ICOUNT, "wall": WORDS_WALL}
-    data = {"board": args.board, "env": host_info(bv, cc), "variants": dict(VARIANTS)}
+    data = {"board": args.board, "env": host_info(bv, cc), "variants": dict(VARIANTS),
+            "floor_needed_modules": art["floor_needed_modules"]}
     log(f"{args.runs} virtual-time boots per variant ({qemu_icount}; kernel: {WORDS_ICOUNT})")
     data["icount"] = {"qemu_args": f"{bv['BOARD_QEMU']} {bv['BOARD_QEMU_ARGS']} {qemu_icount}",
                       "kernel_cmdline": f"{bv['BOARD_CMDLINE']} {WORDS_ICOUNT}",

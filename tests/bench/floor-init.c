@@ -7,7 +7,9 @@
  *
  *   1. mount devtmpfs, proc, sysfs, tmpfs /run      (strata's flags and options)
  *   2. finit_module each line of /lib/modules/strata.load, in file order
- *      (one at a time; strata loads a level in parallel)
+ *      (one at a time; strata loads a level in parallel). Built with
+ *      -DONLY_FOR='"a,b"' (the on-demand floor): only the lines whose <for>
+ *      names one of those board modules, i.e. what this boot needs
  *   3. wait for ROOT_DEV by a tight stat() loop: the device node name is known
  *      in advance here, where strata and the script look for PARTLABEL=root-a
  *   4. mount the squashfs lower read-only, the tmpfs upper, the overlay
@@ -69,7 +71,30 @@ static void do_mkdir(const char *path) {
   if (mkdir(path, 0755) != 0 && errno != EEXIST) fail(path);
 }
 
-/* Step 2: the module list strata-init reads ("<level> <path>" lines, sorted by level). */
+/* Whether a line's <for> field ("a,b") names a board module of ONLY_FOR. */
+static int wanted(const char *users) {
+#ifdef ONLY_FOR
+  char want[256];
+  snprintf(want, sizeof want, ",%s,", ONLY_FOR);
+  const char *p = users;
+  while (*p) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    char one[64];
+    if (len + 3 <= sizeof one) {
+      snprintf(one, sizeof one, ",%.*s,", (int)len, p);
+      if (strstr(want, one)) return 1;
+    }
+    p += len + (end ? 1 : 0);
+  }
+  return 0;
+#else
+  (void)users;
+  return 1;
+#endif
+}
+
+/* Step 2: the module list strata-init reads ("<level> <path> <for>" lines, sorted by level). */
 static void load_modules(void) {
   static char list[16384];
   int fd = open(MODULE_LIST, O_RDONLY | O_CLOEXEC);
@@ -83,6 +108,9 @@ static void load_modules(void) {
     char *path = strchr(line, ' ');
     if (!path) continue;
     path++;
+    char *users = strchr(path, ' ');
+    if (users) *users++ = '\0';
+    if (!wanted(users ? users : "")) continue;
     int mfd = open(path, O_RDONLY | O_CLOEXEC);
     if (mfd < 0) fail(path);
     if (syscall(SYS_finit_module, mfd, "", 0) != 0 && errno != EEXIST) fail(path);

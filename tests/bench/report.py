@@ -10,8 +10,11 @@ import statistics
 import sys
 
 LABELS = {"strata": "strata-init", "script": "BusyBox script", "floor": "floor (bare syscalls)",
-          "verity": "strata-init + dm-verity"}
-STAGE_ORDER = ["modules", "devices", "mount", "binds"]
+          "floor_needed": "floor, needed modules only", "verity": "strata-init + dm-verity"}
+STAGE_ORDER = ["modules", "devices", "modules-needed", "mount", "binds"]
+# strata-init's initramfs packed by each compressor the kernel reads (bench.py COMPRESSED).
+COMPRESSION = {"strata": "gzip -9 (the default)", "strata_lz4": "lz4 -l -9", "strata_zstd": "zstd -19",
+               "strata_none": "none"}
 
 
 def ms(v, digits=1):
@@ -84,20 +87,25 @@ def markdown(data, json_rel):
       f"log, is in `{json_rel}`. Benchmarks, not tests: nothing fails on a number.\n")
 
     w("### Boot time\n")
-    w("Three first stages side by side (and strata-init again with dm-verity) on the same kernel, modules, BusyBox, root image and disk; only `/init` differs. "
-      "Each does the job of strata's default path on this board: mount devtmpfs, proc, sysfs and /run, load the "
-      f"{modules_loaded(ic)} modules of `/lib/modules/strata.load`, wait for `PARTLABEL=root-a`, mount the squashfs lower, a tmpfs upper "
+    fn = ic.get("floor_needed", {}).get("summary", {})
+    w("Three first stages side by side (the floor twice, and strata-init again with dm-verity) on the same kernel, modules, BusyBox, root image and disk; only `/init` differs. "
+      "Each does the job of strata's default path on this board: mount devtmpfs, proc, sysfs and /run, load "
+      f"modules of `/lib/modules/strata.load` (strata-init: the {modules_loaded(ic)} this boot needs), wait for `PARTLABEL=root-a`, mount the squashfs lower, a tmpfs upper "
       "and the overlay, bind `/etc/factory` read-only, move the mounts, switch root, free the initramfs, exec "
       "`/sbin/init`. That init is a static program that writes a marker to `/dev/kmsg` and powers off. "
       "Times are the kernel's console timestamps.\n")
-    w("- **strata-init**: the board's binary with `tests/bench/strata.ini` (tmpfs upper): loads each level of "
-      "modules in parallel threads, waits on uevents and probes the block devices with libblkid, logs to kmsg, "
+    w("- **strata-init**: the board's binary with `tests/bench/strata.ini` (tmpfs upper): loads the storage "
+      "modules, waits on uevents and probes the block devices with libblkid, then loads only the modules its plan "
+      f"needs ({ic['strata']['summary'].get('modules_needs', '?')}), each level in parallel threads; logs to kmsg, "
       "writes its status file.")
     w("- **BusyBox script**: `tests/bench/script-init`, what boards write by hand: `insmod` in the same order, "
       "polls `/sys/class/block/*/uevent` for `PARTNAME=root-a` every 10 ms (this BusyBox's `findfs` knows no "
       "`PARTLABEL=`), `mount`, `switch_root`.")
     w("- **floor**: `tests/bench/floor-init.c`, the bare system calls of the job, with the root device "
-      "(`/dev/vda1`) and its type compiled in and a tight `stat()` loop as the wait; modules one at a time.\n")
+      "(`/dev/vda1`) and its type compiled in and a tight `stat()` loop as the wait; every module of the list "
+      "(what strata-init loaded before it loaded on demand), one at a time.")
+    w("- **floor, needed modules only**: the same floor built with `-DONLY_FOR=` the board modules this job needs "
+      f"({', '.join(data.get('floor_needed_modules', [])) or '?'}): the modules strata-init loads now.\n")
     w("Virtual time: QEMU's `-icount shift=3,sleep=off`, so the guest clock counts instructions (8 ns each: a "
       "125 MIPS CPU) whatever the host's speed. Two more settings make them repeat: `-machine dtb-randomness=off "
       "-rtc base=2024-01-01T00:00:00,clock=vm` (otherwise each boot gets fresh random seeds in the device tree and "
@@ -110,8 +118,12 @@ def markdown(data, json_rel):
     w("")
     s, b, f = (ic[k]["summary"] for k in ("strata", "script", "floor"))
     w("Medians; the spread is max − min of kernel start → /init and of /init → real init over the runs.\n")
-    w(f"- strata-init / floor: **{ratio(med(s, 'init_to_marker_ms'), med(f, 'init_to_marker_ms'))}** "
+    w(f"- strata-init / floor (every module): **{ratio(med(s, 'init_to_marker_ms'), med(f, 'init_to_marker_ms'))}** "
       f"(/init → real init), {ratio(med(s, 'kernel_to_marker_ms'), med(f, 'kernel_to_marker_ms'))} (kernel start → real init).")
+    if fn.get("ok"):
+        w(f"- strata-init / floor (needed modules only): **{ratio(med(s, 'init_to_marker_ms'), med(fn, 'init_to_marker_ms'))}** "
+          f"(/init → real init), {ratio(med(s, 'kernel_to_marker_ms'), med(fn, 'kernel_to_marker_ms'))} (kernel start → real init); "
+          f"after the modules: {ratio(med(s, 'modules_to_marker_ms'), med(fn, 'modules_to_marker_ms'))}.")
     w(f"- BusyBox script / strata-init: **{ratio(med(b, 'init_to_marker_ms'), med(s, 'init_to_marker_ms'))}** "
       f"(/init → real init), {ratio(med(b, 'kernel_to_marker_ms'), med(s, 'kernel_to_marker_ms'))} (kernel start → real init).")
     if s["ok"] and b["ok"]:
@@ -156,7 +168,17 @@ def markdown(data, json_rel):
         for key, x in ok.items():
             w(f"| {LABELS[key]} | {ms(med(x, 'init_to_modules_ms'))} | {ms(med(x, 'modules_to_marker_ms'))} |")
         w("\nThe real init is the same 600 KiB static program for all three: after the switch, the kernel reads "
-          "and decompresses it from the squashfs and runs it.\n")
+          "and decompresses it from the squashfs and runs it. strata-init's split is where its storage modules "
+          "are in; its on-demand modules (`stage modules-needed`) fall in the second phase.\n")
+    per = s.get("module_ms")
+    if per:
+        w("Each module strata-init loaded, as it logs it (`strata: module PATH: N ms`, virtual ms, median; one "
+          "level's modules load in parallel threads, so their times overlap):\n")
+        w("| module | load time |")
+        w("|---|---:|")
+        for name, v in sorted(per.items(), key=lambda kv: -kv[1]):
+            w(f"| {name} | {v:,.1f} ms |")
+        w("")
 
     if s.get("stages"):
         w("### Where strata-init spends its time\n")
@@ -226,8 +248,12 @@ def markdown(data, json_rel):
         w(f"| **total (file)** | **{bd['bytes']:,}** | |")
         w("")
         own = sorted(bd["own_objects"].items(), key=lambda kv: -kv[1])
-        w("Our code by source file: " + ", ".join(f"{o} {n / 1024:.1f} KiB" for o, n in own[:8]) +
-          (", …" if len(own) > 8 else "") + ".\n")
+        if any("ltrans" in o for o, _ in own):
+            w("Our code is link-time optimised (LTO), so the map shows it as the linker's partitions, not per source "
+              "file.\n")
+        else:
+            w("Our code by source file: " + ", ".join(f"{o} {n / 1024:.1f} KiB" for o, n in own[:8]) +
+              (", …" if len(own) > 8 else "") + ".\n")
     elif "breakdown_error" in sz:
         w(f"(No link-map breakdown: the build failed: {sz['breakdown_error']}.)\n")
 
@@ -251,6 +277,18 @@ def markdown(data, json_rel):
         w(f"| {label} | {kb(ir['compressed'])} | {kb(ir['unpacked'])} | {cell(init)} | "
           f"{cell(groups.get('kernel modules'))} | {cell(groups.get('BusyBox'))} | {rest_b:,} B |")
     w("\nUnpacked and in parentheses the estimated compressed size of each part.\n")
+
+    if all(k in ic and k in sz["initramfs"] for k in COMPRESSION):
+        w("The same strata-init initramfs packed by each compressor this kernel reads (`CONFIG_RD_GZIP`, `_LZ4`, "
+          "`_ZSTD`, ... are all `y`; `tools/mkinitramfs` with `STRATA_INITRAMFS_COMPRESS`), booted like the rest: "
+          "kernel start → /init is where the kernel unpacks it.\n")
+        w("| compression | initramfs | kernel start → /init | /init → real init |")
+        w("|---|---:|---:|---:|")
+        for key, what in COMPRESSION.items():
+            x = ic[key]["summary"]
+            w(f"| {what} | {kb(sz['initramfs'][key]['compressed'])} | {ms(med(x, 'kernel_to_init_ms'))} | "
+              f"{ms(med(x, 'init_to_marker_ms'))} |")
+        w("")
 
     w("### Set-up\n")
     w(f"- Kernel {env['kernel']}, BusyBox {env['busybox']}.")
@@ -288,18 +326,22 @@ def update_markdown(data, json_rel, binary="build/bench-host/tests/system/strata
     w(row("plain `write()` + `fsync` (the loop device's write speed)", "write_s", "write_s"))
     w(row("update: streaming (read, hash, write, fsync)", "update_stream_s", "write_s"))
     w(row("update: total, with the read-back", "update_total_s", "write_s"))
-    w(row("SHA-256 alone, over the bytes in memory", "sha256_s"))
+    w(row(f"SHA-256 alone, over the bytes in memory ({data.get('sha256_engine', 'libsodium')})", "sha256_s"))
+    if "sha256_sodium_s" in r:
+        w(row("SHA-256 alone, libsodium's portable C (the engine before)", "sha256_sodium_s"))
     w("")
+    w("Streaming reads each chunk from the pipe on one thread, hashes it on a second and writes it on a third "
+      "(`StreamWriter`), so they overlap.\n")
     stream, write, sha = m["update_stream_s"], m["write_s"], m["sha256_s"]
     bound = max(write, sha)
-    w(f"Streaming ran at {write / stream:.2f}× the plain write's speed. Each chunk is read once from the pipe and "
-      f"hashed while a writer thread puts the previous ones on the device, so the floor is the slower of the two, "
+    w(f"Streaming ran at {write / stream:.2f}× the plain write's speed. With the three overlapped, "
+      f"the floor is the slower of the two, "
       f"here {'SHA-256' if sha > write else 'the device'} ({bound:.2f} s); streaming took {stream:.2f} s, "
       f"{stream / bound:.2f}× that floor (the rest is the pipe and the fsync). On this host SHA-256 sets the pace; "
       f"on flash that writes slower than the board hashes, the device does.\n"
       if sha > write else
-      f"Streaming ran at {write / stream:.2f}× the plain write's speed. Each chunk is read once from the pipe and "
-      f"hashed while a writer thread puts the previous ones on the device, so the floor is the device's write "
+      f"Streaming ran at {write / stream:.2f}× the plain write's speed. With the three overlapped, "
+      f"the floor is the device's write "
       f"({write:.2f} s); streaming took {stream:.2f} s, {stream / write:.2f}× that floor.\n")
     return "\n".join(out)
 

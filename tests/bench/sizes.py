@@ -9,6 +9,7 @@ are made of. Python 3 standard library only.
   the rest, unpacked bytes and an estimate of each group's compressed bytes.
 """
 import gzip
+import subprocess
 import os
 import re
 import struct
@@ -62,7 +63,10 @@ def elf_info(path):
 
 # Where an input section came from -> the component it is counted under.
 COMPONENTS = [
-    ("strata (own code)", re.compile(r"libstrata_(core|sys|ops|pid1)\.a\(|CMakeFiles/strata-init\.dir/")),
+    # With LTO (the static builds) our code arrives as the link-time partitions (*.ltrans.o).
+    ("strata (own code)", re.compile(r"libstrata_(core|sys|ops|pid1)\.a\(|CMakeFiles/strata-init\.dir/|\.ltrans\d*\.ltrans\.o$")),
+    ("OpenSSL libcrypto (SHA-256)", re.compile(r"libcrypto\.a\(")),
+    ("zlib (crc32)", re.compile(r"libz\.a\(")),
     ("libstdc++", re.compile(r"libstdc\+\+\.a\(|libsupc\+\+\.a\(")),
     ("glibc", re.compile(r"/(libc|libm|libpthread|libdl|librt|libc_nonshared|libmvec)\.a\(|/crt[1in]\.o$|/[Ss]crt1\.o$")),
     ("libgcc", re.compile(r"/libgcc(_eh)?\.a\(|/crtbegin\w*\.o$|/crtend\w*\.o$")),
@@ -173,10 +177,22 @@ def parse_link_map(path):
 # ---------------------------------------------------------------- initramfs
 
 def read_cpio(path):
-    """Members of a gzip'd newc cpio: [(name, mode, data bytes)], and the
-    uncompressed stream size."""
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
+    """Members of a newc cpio (gzip, lz4, zstd, xz or plain): [(name, mode,
+    data bytes)], and the uncompressed stream size."""
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if head[:2] == b"\x1f\x8b":
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    elif head[:6] == b"070701" or head[:6] == b"070702":
+        with open(path, "rb") as f:
+            raw = f.read()
+    else:
+        # lz4 (legacy frame), zstd, xz: their own tools decompress.
+        tool = {b"\x02\x21": ["lz4", "-dc"], b"\x28\xb5": ["zstd", "-dcq"], b"\xfd\x37": ["xz", "-dc"]}.get(head[:2])
+        if not tool:
+            raise ValueError(f"{path}: not a known compressed cpio")
+        raw = subprocess.run(tool + [path], check=True, capture_output=True).stdout
     members, off = [], 0
     while off + 110 <= len(raw):
         if raw[off:off + 6] not in (b"070701", b"070702"):

@@ -54,8 +54,21 @@ class OverlayBoot(BoardTest):
         self.assertEqual(status["lower"]["fstype"], "squashfs")
         self.assertEqual(status["upper"]["mode"], "tmpfs")
         self.assertFalse(status["degraded"])
-        for stage in ("modules", "devices", "mount", "binds"):
+        for stage in ("modules", "devices", "modules-needed", "mount", "binds"):
             self.assertIn(stage, status["stages_ms"])
+
+        # Only the modules this boot needs: the storage ones before the probe,
+        # ext4 for the data partition (the A/B record) before it is mounted,
+        # then what the plan mounts (the board lists f2fs, erofs, loop and
+        # dm-verity too: none of them is loaded).
+        self.assertTrue(m.seen(r"strata: stage modules-needed: \d+ modules for ext4, 0 problems"))
+        self.assertTrue(m.seen(r"strata: stage modules-needed: \d+ modules for ext4, overlay, squashfs, 0 problems"))
+        loaded = {l.split()[0] for l in m.ok("cat /proc/modules").splitlines() if l.strip()}
+        for needed in ("virtio_blk", "ext4", "squashfs", "overlay"):
+            self.assertIn(needed, loaded)
+        for unneeded in ("f2fs", "erofs", "loop", "dm_verity", "dm_mod"):
+            self.assertNotIn(unneeded, loaded)
+            self.assertFalse(m.seen(r"strata: module /lib/modules/%s\.ko" % unneeded.replace("_", "-")))
 
         m.send("poweroff -f\n")
         m.wait_exit(60)

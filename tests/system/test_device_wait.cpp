@@ -1,18 +1,24 @@
 // wait_for_devices(): a device that appears while waiting (a loop device
 // attached from another thread) is found through kernel uevents; one that
-// never appears times out.
+// never appears times out; a device without media is not probed.
 #include <CppUTest/TestHarness.h>
+#include <fcntl.h>
+#include <linux/loop.h>
 #include <linux/netlink.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <mutex>
 #include <thread>
 
 #include "device_spec.h"
 #include "device_wait.h"
 #include "harness.h"
+#include "loop_device.h"
+#include "sys.h"
 #include "unique_fd.h"
 
 using namespace systest;
@@ -121,6 +127,32 @@ TEST(DeviceWait, TimesOutForALabelThatNeverAppears) {
     SYS_CHECK_MSG(scan.waited_ms >= 300, std::to_string(scan.waited_ms));
     SYS_CHECK_MSG(elapsed < 2000, std::to_string(elapsed) + " ms");
     SYS_CHECK(strata::find_device(scan.devices, *spec) == nullptr);
-    SYS_CHECK(!scan.devices.empty());  // the initial scan probed what is there
+  });
+}
+
+TEST(DeviceWait, SkipsDevicesWithoutMedia) {
+  run_isolated([&](Ctx& c) {
+    // One device with media, which the scan must probe...
+    const std::string label = unique_label("med");
+    const std::string image = c.scratch + "/media.ext4";
+    SYS_EQ(0, sh("mkfs.ext4 -q -F -L " + label + " " + quote(image) + " 4M >/dev/null 2>&1"));
+    auto with_media = strata::attach_loop(image);
+    SYS_CHECK_MSG(with_media.ok(), with_media.ok() ? "" : with_media.error().message());
+    // ...and a free loop device: it exists, with no backing file and 0 sectors.
+    strata::UniqueFd control(::open("/dev/loop-control", O_RDWR | O_CLOEXEC));
+    SYS_CHECK_MSG(control.valid(), std::string("/dev/loop-control: ") + strerror(errno));
+    const int n = ::ioctl(control.get(), LOOP_CTL_GET_FREE);
+    SYS_CHECK_MSG(n >= 0, std::string("LOOP_CTL_GET_FREE: ") + strerror(errno));
+    const std::string name = "loop" + std::to_string(n);
+    auto size = strata::sys::read_file("/sys/class/block/" + name + "/size");
+    SYS_CHECK_MSG(size.ok(), "no /sys/class/block/" + name);
+    SYS_EQ(std::string("0\n"), *size);
+    strata::DeviceScan scan = strata::wait_for_devices({}, 0);
+    for (const auto& d : scan.devices) SYS_CHECK_MSG(d.path != "/dev/" + name, "probed the empty " + d.path);
+    auto spec = strata::parse_device_spec("LABEL=" + label);
+    SYS_CHECK(spec.has_value());
+    const strata::BlockDevice* found = strata::find_device(scan.devices, *spec);
+    SYS_CHECK_MSG(found != nullptr, strata::describe_devices(scan.devices));
+    SYS_EQ(with_media->path, found->path);
   });
 }

@@ -10,7 +10,9 @@
 //            from a pipe that a writer thread fills: its streaming part
 //            (UpdateResult::seconds: read, hash, write, fsync) and its total
 //            (also the slot record, the write window and the read-back)
-//   sha256   Sha256 over the same bytes in memory, 256 KiB at a time
+//   sha256   Sha256 over the same bytes in memory, 256 KiB at a time, with
+//            the engine strata uses (OpenSSL's) and with libsodium's portable
+//            C (the engine before) for comparison
 //
 // The page cache is dropped (host-wide) before each write and update run.
 // Needs root. Prints a summary on stderr and one JSON line on stdout
@@ -198,10 +200,13 @@ UpdateRun update(const std::string& device, const std::string& header, const std
   return {result->seconds, total};
 }
 
-// (c) SHA-256 alone over the image in memory.
-double hash_only(const std::vector<char>& image, const std::string& sha256) {
+// (c) SHA-256 alone over the image in memory, with `engine`.
+double hash_only(const std::vector<char>& image, const std::string& sha256, const strata::Sha256Engine& engine) {
+  const strata::Sha256Engine& was = strata::sha256_engine();
+  strata::set_sha256_engine(&engine);
   double t0 = now_s();
   strata::Sha256 h;
+  strata::set_sha256_engine(&was);
   for (size_t off = 0; off < image.size(); off += kChunk)
     h.update(image.data() + off, std::min(kChunk, image.size() - off));
   std::string hex = h.hex();
@@ -344,7 +349,7 @@ int main(int argc, char** argv) {
           image_mib, device.c_str(), device_mib, fs_type.c_str(), dir.c_str(), dio.empty() ? "?" : dio.c_str(), reps);
 
   // Interleaved, so a drift of the host's load spreads over all three.
-  std::vector<double> write_s, stream_s, total_s, sha_s;
+  std::vector<double> write_s, stream_s, total_s, sha_s, sodium_s;
   for (int r = 0; r < reps; r++) {
     drop_caches();
     write_s.push_back(plain_write(device, image));
@@ -352,9 +357,10 @@ int main(int argc, char** argv) {
     UpdateRun u = update(device, *header, image, m.sha256);
     stream_s.push_back(u.stream);
     total_s.push_back(u.total);
-    sha_s.push_back(hash_only(image, m.sha256));
-    fprintf(stderr, "  run %d: write %.3f s, update stream %.3f s (total %.3f s), sha256 %.3f s\n", r + 1,
-            write_s.back(), u.stream, u.total, sha_s.back());
+    sha_s.push_back(hash_only(image, m.sha256, strata::sha256_engine()));
+    sodium_s.push_back(hash_only(image, m.sha256, strata::sodium_sha256_engine()));
+    fprintf(stderr, "  run %d: write %.3f s, update stream %.3f s (total %.3f s), sha256 %.3f s (libsodium %.3f s)\n",
+            r + 1, write_s.back(), u.stream, u.total, sha_s.back(), sodium_s.back());
   }
 
   const double mib = static_cast<double>(image_mib);
@@ -364,6 +370,7 @@ int main(int argc, char** argv) {
   summary_line("update: stream (read, hash, write, fsync)", stream_s, mib, base);
   summary_line("update: total (with the read-back)", total_s, mib, base);
   summary_line("sha256 alone (in memory)", sha_s, mib, 0);
+  summary_line("sha256 alone, libsodium (in memory)", sodium_s, mib, 0);
 
   utsname un{};
   ::uname(&un);
@@ -372,9 +379,11 @@ int main(int argc, char** argv) {
                      ",\"loop_dio\":" + json_string(dio) + ",\"device_mib\":" + std::to_string(device_mib) +
                      ",\"image_mib\":" + std::to_string(image_mib) + ",\"chunk_kib\":" + std::to_string(kChunk >> 10) +
                      ",\"pipe_kib\":" + std::to_string(pipe_bytes >> 10) +
+                     ",\"sha256_engine\":" + json_string(strata::sha256_engine().name) +
                      ",\"cache\":\"dropped\",\"reps\":" + std::to_string(reps) +
                      ",\"results\":{\"write_s\":" + json_list(write_s) + ",\"update_stream_s\":" + json_list(stream_s) +
-                     ",\"update_total_s\":" + json_list(total_s) + ",\"sha256_s\":" + json_list(sha_s) + "}}";
+                     ",\"update_total_s\":" + json_list(total_s) + ",\"sha256_s\":" + json_list(sha_s) +
+                     ",\"sha256_sodium_s\":" + json_list(sodium_s) + "}}";
   printf("%s\n", json.c_str());
 
   if (auto s = strata::set_block_readonly(device, false); !s) die(s.error().message());

@@ -337,33 +337,63 @@ TEST(BundleSignature, ForgedSignatureOfWrongLengthIsRefused) {
   CHECK_FALSE(verify_bundle_signature(h, kp.public_hex).ok());
 }
 
-TEST_GROUP(Sha256){};
+// Every test of the group runs with each engine: OpenSSL's (the default) and
+// libsodium's; teardown puts the default back.
+TEST_GROUP(Sha256){void teardown() override{set_sha256_engine(nullptr);
+}
+}
+;
+
+namespace {
+
+const Sha256Engine* const kEngines[] = {&sodium_sha256_engine(), &openssl_sha256_engine()};
+
+}  // namespace
+
+TEST(Sha256, DefaultIsOpensslAndEnginesSwitch) {
+  STRCMP_EQUAL("openssl", sha256_engine().name);
+  set_sha256_engine(&sodium_sha256_engine());
+  STRCMP_EQUAL("libsodium", sha256_engine().name);
+  set_sha256_engine(nullptr);
+  STRCMP_EQUAL("openssl", sha256_engine().name);
+}
 
 TEST(Sha256, KnownVectors) {
-  CHECK_EQUAL(kSha, Sha256().hex());
-  Sha256 abc;
-  abc.update("abc");
-  CHECK_EQUAL(std::string("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"), abc.hex());
-  Sha256 two_blocks;
-  two_blocks.update("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq");
-  CHECK_EQUAL(std::string("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"), two_blocks.hex());
+  for (const Sha256Engine* e : kEngines) {
+    set_sha256_engine(e);
+    CHECK_EQUAL(kSha, Sha256().hex());
+    Sha256 abc;
+    abc.update("abc");
+    CHECK_EQUAL(std::string("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"), abc.hex());
+    Sha256 two_blocks;
+    two_blocks.update("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq");
+    CHECK_EQUAL(std::string("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"), two_blocks.hex());
+    // A million 'a' (FIPS 180-2): many blocks, through the engines' bulk paths.
+    Sha256 million;
+    const std::string chunk(1000, 'a');
+    for (int i = 0; i < 1000; ++i) million.update(chunk);
+    CHECK_EQUAL(std::string("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"), million.hex());
+  }
 }
 
 TEST(Sha256, IncrementalEqualsOneShot) {
   std::string data;
   for (int i = 0; i < 300; ++i) data += static_cast<char>(i * 7);
-  Sha256 one;
-  one.update(data);
-  const std::string expected = one.hex();
-  for (size_t cut : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{299}, size_t{300}}) {
-    Sha256 two;
-    two.update(data.data(), cut);
-    two.update(data.data() + cut, data.size() - cut);
-    CHECK_EQUAL(expected, two.hex());
+  for (const Sha256Engine* e : kEngines) {
+    set_sha256_engine(e);
+    Sha256 one;
+    one.update(data);
+    const std::string expected = one.hex();
+    for (size_t cut : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{299}, size_t{300}}) {
+      Sha256 two;
+      two.update(data.data(), cut);
+      two.update(data.data() + cut, data.size() - cut);
+      CHECK_EQUAL(expected, two.hex());
+    }
+    Sha256 bytes;
+    for (char c : data) bytes.update(&c, 1);
+    CHECK_EQUAL(expected, bytes.hex());
   }
-  Sha256 bytes;
-  for (char c : data) bytes.update(&c, 1);
-  CHECK_EQUAL(expected, bytes.hex());
 }
 
 TEST(Sha256, ToHexAndBack) {
