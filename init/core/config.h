@@ -47,6 +47,8 @@ struct Config {
   bool fallback_slot = false;  // on_failure = fallback-slot, ...: try the other good slot first
   int reboot_delay_s = 10;
   int device_timeout_ms = 10000;
+  // Modules of the board's list the running system needs beyond this boot's mounts.
+  std::vector<std::string> boot_modules;
   // [root]
   std::string root_source = "PARTLABEL=root-a";
   std::string root_fstype = "auto";

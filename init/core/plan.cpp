@@ -302,6 +302,10 @@ BootPlan decide_layers(const Facts& facts) {
 BootPlan decide(const Facts& facts) {
   BootPlan p = decide_layers(facts);
   p.modules = plan_module_needs(p);
+  // What the running system needs besides ([boot] modules): RAUC's loop-mounted bundles, say.
+  if (p.fatal.empty())
+    for (const auto& m : facts.config.boot_modules)
+      if (auto need = module_need(m); !need.empty()) p.modules.insert(need);
   return p;
 }
 

@@ -19,7 +19,8 @@ WORDS = "systemd.show_status=false"
 
 class Debian(BoardTest):
     def start(self, disk, tape=None):
-        m = self.boot(disk=disk, words=WORDS, drives=[tape.path] if tape else ())
+        m = self.boot(disk=disk, words=WORDS, drives=[tape.path] if tape else (),
+                      initrd=debian.artifact(self.board, "initramfs.cpio.gz"))
         self.assertEqual(debian.wait_running(m), "running", m.tail())
         self.assertEqual(debian.failed_units(m), "")
         return m
@@ -53,7 +54,8 @@ class Debian(BoardTest):
         out = m.ok(f"{tape.stream(1)} | strata update -", timeout=600)
         self.assertIn("update done: version 3 in slot a", out)
         debian.reboot(m)
-        m = self.boot(disk=disk, words=WORDS, drives=[tape.path])
+        m = self.boot(disk=disk, words=WORDS, drives=[tape.path],
+                      initrd=debian.artifact(self.board, "initramfs.cpio.gz"))
         m.expect(r"strata: confirm: .*20-app: FAILED \(exited 1\): marking slot a bad", 900)
         m.wait_exit(300)
         m = self.start(disk, tape)

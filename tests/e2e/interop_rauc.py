@@ -16,7 +16,8 @@ WORDS = "systemd.show_status=false strata.slots.tries=1"
 class Rauc(BoardTest):
     def start(self, disk, drive):
         # 1 GiB: the bundle is copied into /run (tmpfs) for rauc install.
-        m = self.boot(disk=disk, words=WORDS, drives=[drive], qemu_extra="-m 1024")
+        m = self.boot(disk=disk, words=WORDS, drives=[drive], qemu_extra="-m 1024",
+                      initrd=debian.artifact(self.board, "initramfs.cpio.gz"))
         self.assertEqual(debian.wait_running(m), "running", m.tail())
         self.assertEqual(debian.failed_units(m), "")
         return m

@@ -234,3 +234,16 @@ TEST(ModulePlan, NeedsOfAPlan) {
   p.fatal = "no root";
   CHECK_EQUAL(std::string("none"), format_needs(plan_module_needs(p)));
 }
+
+TEST(ModulePlan, TheRunningSystemsModulesFromTheConfigJoinThePlans) {
+  Facts f;
+  f.devices = {test::dev("/dev/vda", "", ""), test::dev("/dev/vda1", "squashfs", "root-a")};
+  CHECK_EQUAL(std::string("overlay, squashfs"), format_needs(decide(f).modules));
+  f.config = test::load("[boot]\nmodules = loop, dm_verity virtio_net\n").config;
+  // A storage module (virtio_net) loads before the probe anyway: nothing to add.
+  CHECK_EQUAL(std::string("dm-verity, loop, overlay, squashfs"), format_needs(decide(f).modules));
+  auto bad = test::load("[boot]\nmodules = loop ../evil\n");
+  CHECK_EQUAL(1u, bad.diagnostics.size());
+  CHECK_TEXT(test::contains(bad.diagnostics[0].message, "'../evil' is not a module name"),
+             bad.diagnostics[0].message.c_str());
+}
