@@ -1,7 +1,9 @@
 #include "execute.h"
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <set>
 
@@ -68,7 +70,31 @@ Result<std::string> Executor::open_verity(const BootPlan& plan, const std::strin
   return dm->path;
 }
 
+// Reads the image's init (the file the configured init resolves to inside
+// the lower) once, whole: a read error there is the slot's to report now,
+// while another slot can still be chosen, not a SIGBUS in PID 1 after the
+// switch (which the kernel answers with a panic). A missing init is not an
+// error here: exec falls back to /sbin/init, /etc/init, /bin/init, /bin/sh.
+static Status read_init(const std::string& lower, const std::string& init) {
+  auto r = sys::resolve_in_root(lower, init);
+  if (!r || !r->exists() || r->kind != PathEntry::kOther) return {};
+  auto fd = sys::open(lower + r->path, O_RDONLY | O_CLOEXEC);
+  if (!fd) return fd.error();
+  static char buf[64 << 10];
+  for (;;) {
+    ssize_t n = ::read(fd->get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("read the init " + r->path + " from the image");
+    if (n == 0) return {};
+  }
+}
+
 Status Executor::mount_lower(const BootPlan& plan) {
+  if (auto s = mount_lower_image(plan); !s) return s;
+  return read_init(path(paths::kLower), plan.init);
+}
+
+Status Executor::mount_lower_image(const BootPlan& plan) {
   const std::string lower = path(paths::kLower);
   if (auto s = sys::mkdir_p(lower); !s) return s;
   if (plan.image.empty()) {

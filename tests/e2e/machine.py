@@ -29,8 +29,9 @@ class BootError(AssertionError):
 
 
 class Machine:
-    def __init__(self, board, disk, words="", initrd=None, log=None, qemu_extra="", drives=()):
+    def __init__(self, board, disk, words="", initrd=None, log=None, qemu_extra="", drives=(), blkdebug=None):
         self.board, self.disk, self.words, self.drives = board, disk, words, list(drives)
+        self.blkdebug = blkdebug  # a QEMU blkdebug config for the main disk (I/O errors)
         self.initrd, self.qemu_extra = initrd, qemu_extra
         self.log_path = log
         self.buf = ""
@@ -42,6 +43,8 @@ class Machine:
         cmd = [os.path.join(TOP, "tools", "run-qemu"), self.board, "--disk", self.disk]
         if self.initrd:
             cmd += ["--initrd", self.initrd]
+        if self.blkdebug:
+            cmd += ["--blkdebug", self.blkdebug]
         for d in self.drives:
             cmd += ["--drive", d]
         cmd += ["--"] + self.words.split()
