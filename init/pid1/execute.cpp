@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <set>
 
 #include "clock.h"
@@ -220,7 +221,18 @@ Status Executor::mount_data(const BootPlan& plan) {
   }
   if (plan.upper_mode != UpperMode::kPersistent) return {};
   // Before the policy (it finishes a cut swap); the policy leaves data/ and work/ in place.
-  if (auto s = dp.ensure_upper(); !s) return s;
+  Status ensured = dp.ensure_upper();
+  if (!ensured && ensured.error().err == ENOSPC) {
+    // A full data partition: what a reset (or a policy) moved into trash/ is
+    // deleted after the boot, too late to make room for a fresh upper. Delete
+    // it now; a reset asked for because the partition is full must not end
+    // in a failed boot.
+    LOGW("%s: the data partition is full; deleting its trash now to make room", ensured.error().message().c_str());
+    dp.empty_trash();
+    ensured = dp.ensure_upper();
+    if (ensured) actions_.push_back("data partition full: emptied the trash before mounting to make room");
+  }
+  if (!ensured) return ensured;
   const std::string lower_dev = loop_device_.empty() ? plan.root_device : loop_device_;
   Status applied = dp.apply_lower_change(lower_identity(path(paths::kLower), lower_dev), plan.on_lower_change,
                                          plan.preserve, actions_);
