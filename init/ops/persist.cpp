@@ -209,7 +209,15 @@ Status DataPartition::request_reset(ResetTier tier) const {
 
 Status DataPartition::move_to_trash(const std::string& path, const std::string& kind, std::vector<std::string>& log) {
   if (!lexists(path)) return {};
-  if (auto s = sys::mkdir_p(p(data::kTrash), 0700); !s) return s;
+  if (auto s = sys::mkdir_p(p(data::kTrash), 0700); !s) {
+    if (s.error().err != ENOSPC) return s;
+    // Too full for trash/ itself: delete in place (nothing is mounted on it yet).
+    std::error_code ec;
+    fs::remove_all(path, ec);
+    if (ec) return Error{ec.value(), "delete " + path + " (the data partition is full)"};
+    log.push_back("deleted " + path + " in place: the data partition is too full for trash/");
+    return {};
+  }
   // Without a clock the suffix can repeat across boots: count up past any taken name.
   std::string dest = p(data::kTrash) + "/" + kind + "-" + unique_suffix();
   for (int n = 1; lexists(dest); n++)
