@@ -64,9 +64,17 @@ std::string describe_devices(const std::vector<BlockDevice>& devices) {
   for (const auto& d : devices) {
     out += "  " + d.path + " TYPE=" + (d.type.empty() ? "-" : d.type) + " LABEL=" + (d.label.empty() ? "-" : d.label) +
            " UUID=" + (d.uuid.empty() ? "-" : d.uuid) + " PARTLABEL=" + (d.partlabel.empty() ? "-" : d.partlabel) +
-           " PARTUUID=" + (d.partuuid.empty() ? "-" : d.partuuid) + "\n";
+           " PARTUUID=" + (d.partuuid.empty() ? "-" : d.partuuid) +
+           (d.unreadable.empty() ? "" : " (could not be read: " + d.unreadable + ")") + "\n";
   }
   return out;
+}
+
+std::string unreadable_note(const std::vector<BlockDevice>& devices) {
+  std::string out;
+  for (const auto& d : devices)
+    if (!d.unreadable.empty()) out += (out.empty() ? "" : "; ") + d.path + " could not be read: " + d.unreadable;
+  return out.empty() ? out : " (" + out + ")";
 }
 
 }  // namespace strata

@@ -15,7 +15,14 @@ struct BlockDevice {
   std::string type;  // filesystem type as libblkid names it: squashfs, ext4, ...
   std::string label, uuid, partuuid, partlabel;
   uint64_t size = 0;  // bytes
+  // Set when the device's content could not be read (an I/O error while
+  // probing): TYPE, LABEL and UUID are unknown; PARTLABEL and PARTUUID come
+  // from the partition table, which lies elsewhere.
+  std::string unreadable;
 };
+
+// " (/dev/vda3 could not be read: why; ...)" for every unreadable device, or "".
+std::string unreadable_note(const std::vector<BlockDevice>& devices);
 
 struct DeviceSpec {
   enum Kind { kPath, kLabel, kUuid, kPartUuid, kPartLabel } kind = kPath;

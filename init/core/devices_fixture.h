@@ -1,6 +1,7 @@
 // A description of block devices, as libblkid would report them, for --plan
 // on the host and for tests. INI: one [/dev/path] section per device with
-// TYPE=, LABEL=, UUID=, PARTUUID=, PARTLABEL=, SIZE= keys.
+// TYPE=, LABEL=, UUID=, PARTUUID=, PARTLABEL=, SIZE= keys, and UNREADABLE=why for a
+// device whose content could not be read.
 #pragma once
 
 #include <string>

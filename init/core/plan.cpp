@@ -40,10 +40,12 @@ DataLocation locate_data(const Config& c, const std::vector<BlockDevice>& device
   DataLocation l;
   auto spec = parse_device_spec(c.data_source);
   const BlockDevice* d = spec ? find_device(devices, *spec) : nullptr;
-  if (!d) return l.error = "data partition " + c.data_source + " not found", l;
+  if (!d) return l.error = "data partition " + c.data_source + " not found" + unreadable_note(devices), l;
   std::string type = c.data_fstype == "auto" ? d->type : c.data_fstype;
   if (type.empty())
-    return l.error = "no filesystem found on the data partition " + d->path + " (" + c.data_source + ")", l;
+    return l.error = "no filesystem found on the data partition " + d->path + " (" + c.data_source + ")" +
+                     (d->unreadable.empty() ? "" : ": it could not be read: " + d->unreadable),
+           l;
   if (type != "ext4" && type != "f2fs")
     return l.error = "the data partition " + d->path + " (" + c.data_source + ") holds " + type + ", not ext4 or f2fs",
            l;
@@ -238,7 +240,8 @@ BootPlan decide_layers(const Facts& facts) {
     const std::string& wanted = c.root_image.empty() ? c.root_fstype : std::string("auto");
     p.root_fstype = wanted == "auto" ? dev->type : wanted;
     if (p.root_fstype.empty()) {
-      const std::string why = "no filesystem found on " + dev->path + " (" + c.root_source + ")";
+      const std::string why = "no filesystem found on " + dev->path + " (" + c.root_source + ")" +
+                              (dev->unreadable.empty() ? "" : ": it could not be read: " + dev->unreadable);
       return root_failed(why, why);
     }
     if (c.root_image.empty() && !supported_lower_type(p.root_fstype)) {

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <string_view>
 
 #include "data_layout.h"
 #include "log.h"
@@ -186,6 +188,10 @@ Status DataPartition::sync() const {
 }
 
 std::optional<ResetTier> DataPartition::reset_request() const {
+  // On a full partition the request is a symlink whose target is the tier (see below).
+  char link[16];
+  if (ssize_t n = ::readlink(p(data::kResetRequest).c_str(), link, sizeof link); n > 0)
+    return std::string_view(link, static_cast<size_t>(n)) == "all" ? ResetTier::kAll : ResetTier::kOverlay;
   auto text = sys::read_value(p(data::kResetRequest));
   if (!text) return std::nullopt;
   return *text == "all" ? ResetTier::kAll : ResetTier::kOverlay;
@@ -193,12 +199,27 @@ std::optional<ResetTier> DataPartition::reset_request() const {
 
 Status DataPartition::request_reset(ResetTier tier) const {
   if (auto s = sys::mkdir_p(p(data::kTop)); !s) return s;
-  return sys::write_file_durable(p(data::kResetRequest), std::string(to_string(tier)) + "\n");
+  Status written = sys::write_file_durable(p(data::kResetRequest), std::string(to_string(tier)) + "\n");
+  if (written || written.error().err != ENOSPC) return written;
+  // A full partition, the very case a reset is asked for: a short symlink
+  // keeps its target in the inode and needs no data block.
+  const std::string tmp = p(data::kResetRequest) + ".link";
+  ::unlink(tmp.c_str());
+  ::unlink((p(data::kResetRequest) + ".tmp").c_str());
+  if (::symlink(to_string(tier), tmp.c_str()) != 0) return errno_error("symlink " + tmp);
+  return sys::rename_durable(tmp, p(data::kResetRequest));
 }
 
 Status DataPartition::move_to_trash(const std::string& path, const std::string& kind, std::vector<std::string>& log) {
   if (!lexists(path)) return {};
-  if (auto s = sys::mkdir_p(p(data::kTrash), 0700); !s) return s;
+  if (auto s = sys::mkdir_p(p(data::kTrash), 0700); !s) {
+    if (s.error().err != ENOSPC) return s;
+    // Too full for trash/ itself: delete in place (nothing is mounted on it yet).
+    if (auto r = sys::remove_tree(path); !r)
+      return Error{r.error().err, "delete " + path + " (the data partition is full): " + r.error().message()};
+    log.push_back("deleted " + path + " in place: the data partition is too full for trash/");
+    return {};
+  }
   // Without a clock the suffix can repeat across boots: count up past any taken name.
   std::string dest = p(data::kTrash) + "/" + kind + "-" + unique_suffix();
   for (int n = 1; lexists(dest); n++)

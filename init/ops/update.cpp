@@ -82,6 +82,11 @@ Result<std::string> read_back(const std::string& path, uint64_t size, bool devic
   return h.hex();
 }
 
+// A storage error after the target was marked bad: the message says so.
+Error stays_bad(const Error& e, int slot) {
+  return plain_error(e.message() + "; the update stops, " + slot_word(slot) + " stays marked bad");
+}
+
 }  // namespace
 
 Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateOptions& o, SlotStore& store) {
@@ -120,6 +125,11 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
                        "', this device takes '" + o.compatible + "' ([update] compatible); nothing written");
   auto capacity = slot_capacity(t);
   if (!capacity) return capacity.error();
+  if (m.size > *capacity && t.file)
+    return plain_error("not enough space for the image: it needs " + std::to_string(m.size) + " bytes on " + t.window +
+                       ", " + std::to_string(*capacity) + " are available (free space plus " + slot_word(t.slot) +
+                       "'s old image); free " + std::to_string(m.size - *capacity) +
+                       " bytes (`strata factory-reset` discards the uppers); nothing written");
   if (m.size > *capacity)
     return plain_error("the image (" + std::to_string(m.size) + " bytes) is larger than " + slot_word(t.slot) + " (" +
                        std::to_string(*capacity) + " bytes at " + t.path + "); nothing written");
@@ -144,11 +154,11 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
 
   const int flags = t.file ? O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC : O_WRONLY | O_CLOEXEC;
   auto out = sys::open(t.path, flags, 0644);
-  if (!out) return out.error();
+  if (!out) return stays_bad(out.error(), t.slot);
   if (t.file) {
     // Claim the space now: a full partition is refused before the stream, not midway.
     if (int e = ::posix_fallocate(out->get(), 0, static_cast<off_t>(m.size)); e != 0)
-      return Error{e, "reserve " + std::to_string(m.size) + " bytes for " + t.path};
+      return stays_bad(Error{e, "reserve " + std::to_string(m.size) + " bytes for " + t.path}, t.slot);
   }
 
   // One pass over the stream: this thread reads a chunk while the writer's
@@ -179,7 +189,7 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
         o.crash_point("update-streamed-" + std::to_string(25 * quarter++));
       }
     }
-    if (auto s = writer.finish(); !s) return s.error();
+    if (auto s = writer.finish(); !s) return stays_bad(s.error(), t.slot);
   }
   char extra = 0;
   auto more = read_some(in, &extra, 1, o);
@@ -194,15 +204,15 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
     return plain_error("the image's sha256 is " + result.sha256 + ", the manifest says " + m.sha256 +
                        ": the bundle is corrupt; " + slot_word(t.slot) + " stays marked bad");
   o.crash_point("update-streamed");
-  if (::fsync(out->get()) != 0) return errno_error("fsync " + t.path);
+  if (::fsync(out->get()) != 0) return stays_bad(errno_error("fsync " + t.path), t.slot);
   if (t.file)
-    if (auto s = sys::fsync_path(t.window); !s) return s.error();
+    if (auto s = sys::fsync_path(t.window); !s) return stays_bad(s.error(), t.slot);
   out->reset();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   o.crash_point("update-synced");
 
   auto again = read_back(t.path, m.size, !t.file);
-  if (!again) return again.error();
+  if (!again) return stays_bad(again.error(), t.slot);
   if (*again != m.sha256)
     return plain_error("read back from " + t.path + ": sha256 " + *again + " differs from what was written (" +
                        m.sha256 + "): the storage is failing; " + slot_word(t.slot) + " stays marked bad");

@@ -1,8 +1,11 @@
 #include "execute.h"
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <set>
 
 #include "clock.h"
@@ -68,7 +71,31 @@ Result<std::string> Executor::open_verity(const BootPlan& plan, const std::strin
   return dm->path;
 }
 
+// Reads the image's init (the file the configured init resolves to inside
+// the lower) once, whole: a read error there is the slot's to report now,
+// while another slot can still be chosen, not a SIGBUS in PID 1 after the
+// switch (which the kernel answers with a panic). A missing init is not an
+// error here: exec falls back to /sbin/init, /etc/init, /bin/init, /bin/sh.
+static Status read_init(const std::string& lower, const std::string& init) {
+  auto r = sys::resolve_in_root(lower, init);
+  if (!r || !r->exists() || r->kind != PathEntry::kOther) return {};
+  auto fd = sys::open(lower + r->path, O_RDONLY | O_CLOEXEC);
+  if (!fd) return fd.error();
+  static char buf[64 << 10];
+  for (;;) {
+    ssize_t n = ::read(fd->get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("read the init " + r->path + " from the image");
+    if (n == 0) return {};
+  }
+}
+
 Status Executor::mount_lower(const BootPlan& plan) {
+  if (auto s = mount_lower_image(plan); !s) return s;
+  return read_init(path(paths::kLower), plan.init);
+}
+
+Status Executor::mount_lower_image(const BootPlan& plan) {
   const std::string lower = path(paths::kLower);
   if (auto s = sys::mkdir_p(lower); !s) return s;
   if (plan.image.empty()) {
@@ -194,7 +221,18 @@ Status Executor::mount_data(const BootPlan& plan) {
   }
   if (plan.upper_mode != UpperMode::kPersistent) return {};
   // Before the policy (it finishes a cut swap); the policy leaves data/ and work/ in place.
-  if (auto s = dp.ensure_upper(); !s) return s;
+  Status ensured = dp.ensure_upper();
+  if (!ensured && ensured.error().err == ENOSPC) {
+    // A full data partition: what a reset (or a policy) moved into trash/ is
+    // deleted after the boot, too late to make room for a fresh upper. Delete
+    // it now; a reset asked for because the partition is full must not end
+    // in a failed boot.
+    LOGW("%s: the data partition is full; deleting its trash now to make room", ensured.error().message().c_str());
+    dp.empty_trash();
+    ensured = dp.ensure_upper();
+    if (ensured) actions_.push_back("data partition full: emptied the trash before mounting to make room");
+  }
+  if (!ensured) return ensured;
   const std::string lower_dev = loop_device_.empty() ? plan.root_device : loop_device_;
   Status applied = dp.apply_lower_change(lower_identity(path(paths::kLower), lower_dev), plan.on_lower_change,
                                          plan.preserve, actions_);

@@ -72,7 +72,8 @@ class Executor {
  private:
   Status mount_tracked(const std::string& src, const std::string& target, const std::string& fstype,
                        unsigned long flags, const std::string& data = "");
-  Status mount_lower(const BootPlan& plan);
+  Status mount_lower(const BootPlan& plan);  // and reads the image's init through
+  Status mount_lower_image(const BootPlan& plan);
   // Sets up plan.verity over `device`, reads it through once, returns the dm node.
   Result<std::string> open_verity(const BootPlan& plan, const std::string& device);
   Status mount_upper_and_overlay(const BootPlan& plan);

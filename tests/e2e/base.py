@@ -31,9 +31,10 @@ class BoardTest(unittest.TestCase):
     def disk(self, name="disk.img", source=None):
         return fresh_disk(self.board, self.tmp, name, source)
 
-    def boot(self, disk=None, words="", initrd=None, qemu_extra="", drives=(), firmware=False):
+    def boot(self, disk=None, words="", initrd=None, qemu_extra="", drives=(), firmware=False, blkdebug=None):
         log = os.path.join(self.tmp, f"console-{len(self.machines)}.log")
-        m = Machine(self.board, disk or self.disk(), words, initrd, log, qemu_extra, drives, firmware).start()
+        m = Machine(self.board, disk or self.disk(), words, initrd, log, qemu_extra, drives, firmware,
+                    blkdebug).start()
         self.machines.append(m)
         return m
 

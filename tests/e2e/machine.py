@@ -29,11 +29,13 @@ class BootError(AssertionError):
 
 
 class Machine:
-    def __init__(self, board, disk, words="", initrd=None, log=None, qemu_extra="", drives=(), firmware=False):
+    def __init__(self, board, disk, words="", initrd=None, log=None, qemu_extra="", drives=(), firmware=False,
+                 blkdebug=None):
         """firmware: boot through U-Boot from the disk alone (no kernel words);
         otherwise QEMU loads the kernel and initramfs itself (faster)."""
         self.board, self.disk, self.words, self.drives = board, disk, words, list(drives)
         self.firmware = firmware
+        self.blkdebug = blkdebug  # a QEMU blkdebug config for the main disk (I/O errors)
         self.initrd, self.qemu_extra = initrd, qemu_extra
         self.log_path = log
         self.buf = ""
@@ -43,6 +45,8 @@ class Machine:
 
     def start(self):
         cmd = [os.path.join(TOP, "tools", "run-qemu"), self.board, "--disk", self.disk]
+        if self.blkdebug:
+            cmd += ["--blkdebug", self.blkdebug]
         for d in self.drives:
             cmd += ["--drive", d]
         if not self.firmware:

@@ -1329,8 +1329,10 @@ TEST(Update, FileSlotLargerThanTheFreeSpaceIsRefusedBeforeWriting) {
     auto res = strata::install_update(feed.fd(), file_target(f), o, f.store);
     SYS_CHECK(!res.ok());
     const std::string msg = res.error().message();
-    SYS_CHECK_MSG(contains(msg, "the image (" + std::to_string(m.size) + " bytes) is larger than slot b (" +
-                                    std::to_string(free_bytes) + " bytes at " + f.slot_b + "); nothing written"),
+    SYS_CHECK_MSG(contains(msg, "not enough space for the image: it needs " + std::to_string(m.size) + " bytes on " +
+                                    f.slots + ", " + std::to_string(free_bytes) + " are available") &&
+                      contains(msg, "free " + std::to_string(m.size - free_bytes) + " bytes") &&
+                      contains(msg, "nothing written"),
                   msg);
     note("refused: " + msg);
     SYS_CHECK(!path_exists(f.slot_b));

@@ -95,6 +95,32 @@ TEST(DecideSlots, MissingSlotDeviceFallsBackToTheOtherGoodSlot) {
   CHECK_TRUE_TEXT(has_warning(p, "PARTLABEL=root-b not found"), join(p.warnings).c_str());
 }
 
+TEST(DecideSlots, UnreadableSlotDeviceFallsBackAndSaysItCouldNotBeRead) {
+  Facts f = slot_facts();
+  f.slots.state.active = 1;
+  f.devices[2].type = "";  // an I/O error while probing root-b: its name comes from the partition table
+  f.devices[2].unreadable = "Input/output error";
+  BootPlan p = decide(f);
+  CHECK_EQUAL(std::string(""), p.fatal);
+  LONGS_EQUAL(0, p.slot);
+  CHECK_TRUE_TEXT(has_warning(p,
+                              "no filesystem found on /dev/vda2 (PARTLABEL=root-b): it could not be read: "
+                              "Input/output error"),
+                  join(p.warnings).c_str());
+}
+
+TEST(DecideSlots, UnreadableDataPartitionIsNamedWhenItsLabelCannotBeFound) {
+  Facts f = slot_facts();
+  f.devices[3] = dev("/dev/vda3", "", "data");  // LABEL= lives in the superblock that could not be read
+  f.devices[3].unreadable = "Input/output error";
+  f.config.data_source = "LABEL=data";
+  BootPlan p = decide(f);
+  CHECK_TRUE_TEXT(has_warning(p,
+                              "data partition LABEL=data not found (/dev/vda3 could not be read: Input/output "
+                              "error)"),
+                  join(p.warnings).c_str());
+}
+
 TEST(DecideSlots, WithoutFallbackSlotAMissingSlotDeviceIsFatal) {
   Facts f = slot_facts();
   f.config.fallback_slot = false;

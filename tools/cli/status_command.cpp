@@ -1,4 +1,6 @@
 // `strata status [--json]`: what this boot mounted, its A/B slots, warnings.
+#include <sys/statvfs.h>
+
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -114,6 +116,24 @@ void print_bootloader(const BootloaderView& v) {
   for (const auto& d : v.disagreements) std::printf("  DISAGREE: %s\n", d.c_str());
 }
 
+// Space on the upper layer's filesystem now (tmpfs or the data partition):
+// a full upper keeps the system running but refuses every change to /.
+nlohmann::json upper_space() {
+  struct statvfs v {};
+  if (::statvfs(strata::paths::kUpperFs, &v) != 0) return nullptr;
+  const uint64_t unit = v.f_frsize ? v.f_frsize : v.f_bsize;
+  return {{"free_bytes", static_cast<uint64_t>(v.f_bavail) * unit},
+          {"size_bytes", static_cast<uint64_t>(v.f_blocks) * unit},
+          {"free_inodes", static_cast<uint64_t>(v.f_favail)},
+          {"full", v.f_bavail == 0 || (v.f_files > 0 && v.f_favail == 0)}};
+}
+
+std::string mib(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return buf;
+}
+
 }  // namespace
 
 int status_command(const Context& c, bool json) {
@@ -127,6 +147,7 @@ int status_command(const Context& c, bool json) {
         out["slots"]["bootloader_state"] = bootloader_json(bootloader_view(c));
       }
     }
+    if (out.contains("upper") && out["upper"].is_object()) out["upper"]["space"] = upper_space();
     return std::printf("%s\n", out.dump(2).c_str()), 0;
   }
   const auto& s = c.status;
@@ -151,6 +172,13 @@ int status_command(const Context& c, bool json) {
               str(upper, "mode") != str(upper, "configured")
                   ? (" (configured: " + str(upper, "configured") + ")").c_str()
                   : "");
+  if (const auto space = upper_space(); !space.is_null())
+    std::printf("space:     %s free of %s on the upper, %s inodes free%s\n",
+                mib(space["free_bytes"].get<uint64_t>()).c_str(), mib(space["size_bytes"].get<uint64_t>()).c_str(),
+                std::to_string(space["free_inodes"].get<uint64_t>()).c_str(),
+                space["full"].get<bool>() ? ": FULL, changes to / fail (No space left on device); "
+                                            "`strata factory-reset` discards them"
+                                          : "");
   if (s.contains("data"))
     std::printf("data:      %s %s (%s)\n", str(s["data"], "device").c_str(), str(s["data"], "fstype").c_str(),
                 str(s["data"], "source").c_str());

@@ -1,0 +1,201 @@
+"""I/O errors (QEMU blkdebug, EIO) on every device strata reads or writes:
+the lower while booting, the data partition (mount, the slot record's
+copies, the upper), and the target slot during an update (write, flush,
+read-back). Each ends in a booted good slot or a clear console message with
+the documented policy, and nothing previously good is lost: the record, the
+other slot, and the data in the persistent path (/var/lib/app).
+
+The base disk is made once per class: slot b running version 2 and good,
+slot a good with version 1, a marker in /var/lib/app."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from base import BOARD
+from machine import Machine, fresh_disk
+import faults
+import slots
+from slots import Tape, version
+
+MARKER = "/var/lib/app/io-marker"
+
+
+class IoErrors(unittest.TestCase):
+    board = BOARD
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix=f"strata-io-{cls.board}-")
+        cls.count = 0
+        cls.tape = Tape(os.path.join(cls.dir, "tape.img"), [slots.bundle(cls.board, 2)])
+        cls.base = fresh_disk(cls.board, cls.dir, "base.img")
+        m = cls.machine(cls.base)
+        try:
+            m.wait_shell()
+            rc, out = m.sh(f"{cls.tape.stream(0)} | strata update -", timeout=180)
+            assert rc == 0, out
+            m.send("reboot\n")
+            m.wait_exit(90)
+        finally:
+            m.close()
+        m = cls.machine(cls.base)
+        try:
+            m.wait_shell()
+            m.ok(f"strata mark-good && echo kept > {MARKER} && sync")
+            m.send("reboot\n")
+            m.wait_exit(90)
+        finally:
+            m.close()
+        cls.parts = faults.partitions(cls.base)
+
+    @classmethod
+    def tearDownClass(cls):
+        if os.environ.get("STRATA_KEEP_LOGS"):
+            print(f"\n(console logs kept in {cls.dir})")
+        else:
+            shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def machine(cls, disk, words="", blkdebug=None):
+        cls.count += 1
+        log = os.path.join(cls.dir, f"console-{cls.count}.log")
+        return Machine(cls.board, disk, words, None, log, "", [cls.tape.path], blkdebug).start()
+
+    def setUp(self):
+        self.machines = []
+
+    def tearDown(self):
+        for m in self.machines:
+            m.close()
+
+    def disk(self, name):
+        dst = os.path.join(self.dir, name)
+        subprocess.run(["cp", "--sparse=always", self.base, dst], check=True)
+        return dst
+
+    def boot(self, disk, rules=None, shell=True):
+        conf = None
+        if rules:
+            conf = faults.blkdebug(os.path.join(self.dir, f"blkdebug-{self.count + 1}.conf"), rules)
+        m = self.machine(disk, "", conf)
+        self.machines.append(m)
+        if shell:
+            m.wait_shell()
+            # The kernel's I/O error lines would land in the middle of command output.
+            m.ok("dmesg -n 1")
+        return m
+
+    def sector(self, partition, offset=0):
+        return self.parts[partition][0] + offset // faults.SECTOR
+
+    def assert_intact(self, m, booted="b"):
+        """Nothing good was lost: the slot booted, both slots good with their
+        versions, the record whole, the persistent data there."""
+        s = slots.slots(m)
+        now = s["now"]
+        self.assertEqual(s["booted"], booted, now)
+        self.assertEqual(now["health"], "ok", now)
+        self.assertEqual((now["a"]["status"], now["b"]["status"]), ("good", "good"), now)
+        self.assertEqual(now["b"]["version"], "2", now)  # slot a's image came with the disk: no version recorded
+        self.assertEqual(m.ok(f"cat {MARKER}").strip(), "kept")
+
+    # -- the lower, while booting -------------------------------------------
+
+    def test_lower_superblock_unreadable_other_slot_boots(self):
+        disk = self.disk("lower-sb.img")
+        m = self.boot(disk, [{"event": "read_aio", "sector": self.sector("root-b")}])
+        self.assertTrue(m.seen(r"slot b: root could not be mounted \(no filesystem found on \S+ \(PARTLABEL=root-b\): "
+                               r"it could not be read: Input/output error"), m.tail())
+        self.assertEqual(version(m), "1")
+        s = slots.slots(m)
+        self.assertEqual(s["booted"], "a")
+        # A good slot that failed to mount once is not marked bad: the next boot tries it again.
+        self.assertEqual((s["now"]["a"]["status"], s["now"]["b"]["status"]), ("good", "good"))
+        self.assertEqual(m.ok(f"cat {MARKER}").strip(), "kept")
+        m.power_cut()
+        self.assert_intact(self.boot(disk))
+
+    def test_init_unreadable_other_slot_boots(self):
+        disk = self.disk("lower-init.img")
+        sector = faults.squashfs_file_sector(disk, "root-b", "/bin/busybox")
+        m = self.boot(disk, [{"event": "read_aio", "sector": sector}])
+        self.assertTrue(m.seen(r"slot b: root cannot be mounted: read the init /bin/busybox from the image: "
+                               r"Input/output error; trying the other slot"), m.tail())
+        s = slots.slots(m)
+        self.assertEqual((s["booted"], version(m)), ("a", "1"))
+        # As for the superblock above: b stays good for the next boot (one boot less here).
+        self.assertEqual((s["now"]["a"]["status"], s["now"]["b"]["status"], s["now"]["active"]), ("good", "good", "b"))
+        self.assertEqual(m.ok(f"cat {MARKER}").strip(), "kept")
+
+    # -- the data partition -------------------------------------------------
+
+    def test_data_superblock_unreadable_tmpfs_upper(self):
+        disk = self.disk("data-sb.img")
+        # ext4's superblock: byte 1024 of the partition.
+        m = self.boot(disk, [{"event": "read_aio", "sector": self.sector("data", 1024)}])
+        self.assertTrue(m.seen(r"DEGRADED BOOT"), m.tail())
+        status = m.ok("strata status")
+        self.assertIn("upper:     tmpfs (configured: persistent)", status)
+        # The record lives on the data partition: unreadable, slot a boots and nothing is written.
+        self.assertEqual(slots.slots(m)["booted"], "a")
+        m.power_cut()
+        self.assert_intact(self.boot(disk))
+
+    def test_record_copy_unreadable_other_copy_used(self):
+        disk = self.disk("record-copy.img")
+        copy0 = faults.ext4_file_sector(disk, "data", "/strata/slot-state.0")
+        m = self.boot(disk, [{"event": "read_aio", "sector": copy0}])
+        s = slots.slots(m)
+        self.assertEqual(s["booted"], "b", m.tail())
+        self.assertEqual(version(m), "2")
+        self.assertIn("slot-state.0: cannot be read: Input/output error; using .1", json.dumps(s))
+        self.assertEqual((s["now"]["a"]["status"], s["now"]["b"]["status"], s["now"]["active"]), ("good", "good", "b"))
+        self.assertEqual(m.ok(f"cat {MARKER}").strip(), "kept")
+
+    def test_record_write_fails_update_refused_record_kept(self):
+        disk = self.disk("record-write.img")
+        sectors = [faults.ext4_file_sector(disk, "data", f"/strata/slot-state.{i}") for i in (0, 1)]
+        m = self.boot(disk, [{"event": "write_aio", "sector": x} for x in sectors])
+        rc, out = m.sh(f"{self.tape.stream(0)} | strata update -", timeout=180)
+        self.assertNotEqual(rc, 0, out)
+        self.assertRegex(out, r"slot-state\.[01].*Input/output error")
+        m.power_cut()
+        self.assert_intact(self.boot(disk))
+
+    # -- the target slot during an update -----------------------------------
+
+    def update_fails(self, disk, rules, message, boot_again=True):
+        m = self.boot(disk, rules)
+        rc, out = m.sh(f"{self.tape.stream(0)} | strata update -", timeout=180)
+        self.assertNotEqual(rc, 0, out)
+        self.assertRegex(out, message)
+        now = slots.slots(m)["now"]
+        self.assertEqual((now["a"]["status"], now["b"]["status"], now["active"]), ("bad", "good", "b"), now)
+        self.assertEqual(m.ok(f"cat {MARKER}").strip(), "kept")
+        if not boot_again:
+            return m
+        m.power_cut()
+        m = self.boot(disk)
+        s = slots.slots(m)
+        self.assertEqual((s["booted"], version(m)), ("b", "2"))
+        self.assertEqual(s["now"]["a"]["status"], "bad")
+        self.assertEqual(m.ok(f"cat {MARKER}").strip(), "kept")
+        return m
+
+    def test_update_write_error(self):
+        disk = self.disk("update-write.img")
+        self.update_fails(disk, [{"event": "write_aio", "sector": self.sector("root-a", 1 << 20)}],
+                          r"fsync \S+: Input/output error; the update stops, slot a stays marked bad")
+
+    def test_update_read_back_error(self):
+        disk = self.disk("update-read.img")
+        self.update_fails(disk, [{"event": "read_aio", "sector": self.sector("root-a", 1 << 20)}],
+                          r"read back \S+: Input/output error; the update stops, slot a stays marked bad",
+                          boot_again=False)  # the write path's test above boots again after the same refusal
+
+
+if __name__ == "__main__":
+    unittest.main()
