@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import tempfile
 
-from machine import TOP, out_dir  # noqa: F401 (out_dir is used by the scenarios)
+from machine import TOP, out_dir
 
 _cache = tempfile.mkdtemp(prefix="strata-bundles-")
 atexit.register(shutil.rmtree, _cache, True)
@@ -105,6 +105,20 @@ def unsigned_or_for(board, tmp, compatible, name, size_mib=None):
                     "--key", os.path.join(out_dir(board), "keys", "update.key"), image, out],
                    check=True, stdout=subprocess.DEVNULL)
     return out
+
+
+def file_slots_disk(board, tmp):
+    """A disk for image-file slots: the data partition (64 MiB) holds slot a's
+    image as strata/slots/slot-a.img; root-a and root-b stay empty."""
+    tree = os.path.join(tmp, "data-tree")
+    os.makedirs(os.path.join(tree, "strata", "slots"))
+    subprocess.run(["cp", os.path.join(out_dir(board), "root.squashfs"),
+                    os.path.join(tree, "strata", "slots", "slot-a.img")], check=True)
+    data = os.path.join(tmp, "data.ext4")
+    subprocess.run(["mke2fs", "-q", "-t", "ext4", "-L", "data", "-d", tree, "-F", data, "64M"], check=True)
+    disk = os.path.join(tmp, "files.img")
+    tool("mkdisk", board, disk, f"data={data}")
+    return disk
 
 
 class Tape:

@@ -4,8 +4,6 @@ running, `strata status` says the upper is full, `strata update` refuses
 with the space it needs where it needs any on the data partition (image-file
 slots), and `strata factory-reset` still works and frees the space."""
 import json
-import os
-import subprocess
 import unittest
 
 from base import BoardTest
@@ -30,14 +28,7 @@ class FullUpper(BoardTest):
 
     def test_persistent_upper_full_update_refused_reset_frees(self):
         # Image-file slots: an update needs its image's size on the data partition.
-        tree = self.path("data-tree")
-        os.makedirs(os.path.join(tree, "strata", "slots"))
-        subprocess.run(["cp", self.out("root.squashfs"), os.path.join(tree, "strata", "slots", "slot-a.img")],
-                       check=True)
-        data = self.path("data.ext4")
-        subprocess.run(["mke2fs", "-q", "-t", "ext4", "-L", "data", "-d", tree, "-F", data, "64M"], check=True)
-        disk = self.path("files.img")
-        self.tool("mkdisk", self.board, disk, f"data={data}")
+        disk = slots.file_slots_disk(self.board, self.tmp)
         words = "strata.slots.mode=files"
         tape = Tape(self.path("tape.img"), [slots.bundle(self.board, 2)])
         m = self.boot(disk=disk, words=words, drives=[tape.path])

@@ -1,8 +1,6 @@
 """A/B updates on the real kernel: update, reboot, mark-good; an update
 never confirmed rolls back; refused bundles change nothing; image-file
 slots; remounts for maintenance."""
-import os
-import subprocess
 import unittest
 
 from base import BoardTest
@@ -124,14 +122,7 @@ class Update(BoardTest):
 
     def test_image_file_slots_and_remount(self):
         # The data partition holds slot a's image; root-a and root-b stay empty.
-        tree = self.path("data-tree")
-        os.makedirs(os.path.join(tree, "strata", "slots"))
-        subprocess.run(["cp", self.out("root.squashfs"), os.path.join(tree, "strata", "slots", "slot-a.img")],
-                       check=True)
-        data = self.path("data.ext4")
-        subprocess.run(["mke2fs", "-q", "-t", "ext4", "-L", "data", "-d", tree, "-F", data, "64M"], check=True)
-        disk = self.path("files.img")
-        self.tool("mkdisk", self.board, disk, f"data={data}")
+        disk = slots.file_slots_disk(self.board, self.tmp)
         words = "strata.slots.mode=files"
         tape = self.tape([slots.bundle(self.board, 2)])
         m = self.start(disk, tape, words=words)
