@@ -249,14 +249,11 @@ const std::vector<Key>& keys() {
                                                  {"readonly", DataFailure::kReadonly},
                                                  {"rescue", DataFailure::kRescue}})},
               {"upper", "size", "50%", "tmpfs size: bytes with k/m/g suffix, or a percentage of RAM",
-               [](
-                   Config& c, const std::string& v) -> std::
-                                                        optional<std::string> {
-                                                          if (!valid_tmpfs_size(v))
-                                                            return "not a size (N, Nk, Nm, Ng or 1..100%)";
-                                                          c.upper_size = v;
-                                                          return std::nullopt;
-                                                        }},
+               [](Config& c, const std::string& v) -> std::optional<std::string> {
+                 if (!valid_tmpfs_size(v)) return "not a size (N, Nk, Nm, Ng or 1..100%)";
+                 c.upper_size = v;
+                 return std::nullopt;
+               }},
               {"upper", "inodes", "0", "tmpfs nr_inodes (0: the kernel's default)",
                [](Config& c, const std::string& v) {
                  long long n;
