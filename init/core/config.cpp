@@ -134,205 +134,213 @@ static std::optional<std::string> set_verity(Config& c, const std::string& v) {
   return std::nullopt;
 }
 
+// A list of kernel module names (letters, digits, '_' and '-'), for [boot] modules.
+std::optional<std::string> parse_module_names(const std::string& v, std::vector<std::string>& out) {
+  static const std::string kChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
+  std::vector<std::string> names = split_list(v);
+  for (const auto& n : names)
+    if (n.empty() || n.find_first_not_of(kChars) != std::string::npos) return "'" + n + "' is not a module name";
+  out = names;
+  return std::nullopt;
+}
+
+// [boot]: what the PID-1 does around the mounts. A table of its own, so no
+// table grows past what clang-format lays out the same way twice.
+const std::vector<Key>& boot_keys() {
+  static const std::vector<Key> k = {
+      {"boot", "init", "/sbin/init", "the real init, exec'd in the new root with the kernel's arguments",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (!valid_abs_path(v)) return "not an absolute path";
+         c.init = v;
+         return std::nullopt;
+       }},
+      {"boot", "on_failure", "rescue",
+       "when the root cannot be mounted or switched to: rescue (shell) or reboot, optionally after "
+       "fallback-slot "
+       "(boot the other good A/B slot first): 'fallback-slot, reboot'",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         auto words = split_list(v);
+         bool fallback = !words.empty() && words[0] == "fallback-slot";
+         if (fallback) words.erase(words.begin());
+         if (words.size() > 1) return "not [fallback-slot,] rescue|reboot";
+         const std::string last = words.empty() ? "rescue" : words[0];  // fallback-slot alone ends in rescue
+         if (last != "rescue" && last != "reboot") return "not [fallback-slot,] rescue|reboot";
+         c.fallback_slot = fallback;
+         c.on_failure = last == "rescue" ? FailurePolicy::kRescue : FailurePolicy::kReboot;
+         return std::nullopt;
+       }},
+      {"boot", "reboot_delay", "10", "seconds of visible countdown before a reboot on failure (0..3600)",
+       [](Config& c, const std::string& v) {
+         long long n;
+         auto e = parse_int(v, 0, 3600, n);
+         if (!e) c.reboot_delay_s = static_cast<int>(n);
+         return e;
+       }},
+      {"boot", "device_timeout_ms", "10000", "how long to wait for the devices the boot needs (0..600000)",
+       [](Config& c, const std::string& v) {
+         long long n;
+         auto e = parse_int(v, 0, 600000, n);
+         if (!e) c.device_timeout_ms = static_cast<int>(n);
+         return e;
+       }},
+      {"boot", "modules", "",
+       "modules of the board's list that the running system needs beyond what this boot mounts, loaded "
+       "before the switch (space or comma separated; e.g. loop for RAUC's loop-mounted bundles)",
+       [](Config& c, const std::string& v) { return parse_module_names(v, c.boot_modules); }},
+  };
+  return k;
+}
+
+// Every other section.
+const std::vector<Key>& other_keys() {
+  static const std::vector<Key> k = {
+      {"root", "source", "PARTLABEL=root-a",
+       "the lower layer's device: LABEL=, UUID=, PARTUUID=, PARTLABEL= or /dev/...",
+       device([](Config& c) -> std::string& { return c.root_source; })},
+      {"root", "fstype", "auto", "filesystem of the source: auto (probed), squashfs, erofs, ext4",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (!valid_fstype(v)) return "not one of: auto, squashfs, erofs, ext4";
+         c.root_fstype = v;
+         return std::nullopt;
+       }},
+      {"root", "image", "", "an image file on the source to attach to a loop device as the lower (empty: none)",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (!v.empty() && !valid_abs_path(v)) return "not an absolute path inside the source filesystem";
+         c.root_image = v;
+         return std::nullopt;
+       }},
+      {"root", "image_fstype", "auto", "filesystem inside the image file: auto (probed), squashfs, erofs, ext4",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (!valid_fstype(v)) return "not one of: auto, squashfs, erofs, ext4";
+         c.root_image_fstype = v;
+         return std::nullopt;
+       }},
+      {"root", "verity", "off",
+       "the lower through dm-verity: off; on (a slot whose record holds a root hash, or a root with "
+       "verity_params, boots through a verity device; one without boots unchecked with a warning); required (one "
+       "without is not booted)",
+       choice(&Config::verity,
+              {{"off", VerityMode::kOff}, {"on", VerityMode::kOn}, {"required", VerityMode::kRequired}})},
+      {"root", "verity_params", "",
+       "without A/B slots: the root image's dm-verity parameters (the line tools/mkrootfs --verity writes to "
+       "IMAGE.verity: sha256 DATA_BLOCK HASH_BLOCK DATA_BLOCKS HASH_START ROOT_HASH SALT), trusted as the "
+       "initramfs is",
+       set_verity},
+      {"upper", "mode", "tmpfs",
+       "the writable layer: tmpfs (lost at reboot), persistent (on the data partition) or none (lower alone, "
+       "read-only)",
+       choice(&Config::upper_mode,
+              {{"tmpfs", UpperMode::kTmpfs}, {"persistent", UpperMode::kPersistent}, {"none", UpperMode::kNone}})},
+      {"upper", "on_lower_change", "keep",
+       "a persistent upper whose lower image changed: keep, discard, or preserve (only the preserve paths "
+       "survive)",
+       choice(
+           &Config::on_lower_change,
+           {{"keep", LowerChange::kKeep}, {"discard", LowerChange::kDiscard}, {"preserve", LowerChange::kPreserve}})},
+      {"upper", "preserve", "", "paths of the upper kept when on_lower_change = preserve (space or comma separated)",
+       [](Config& c, const std::string& v) { return parse_paths(v, c.preserve); }},
+      {"data", "source", "LABEL=data",
+       "the data partition (persistent upper and paths): LABEL=, UUID=, PARTUUID=, PARTLABEL= or /dev/...",
+       device([](Config& c) -> std::string& { return c.data_source; })},
+      {"data", "fstype", "auto", "filesystem of the data partition: auto (probed), ext4, f2fs",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v != "auto" && v != "ext4" && v != "f2fs") return "not one of: auto, ext4, f2fs";
+         c.data_fstype = v;
+         return std::nullopt;
+       }},
+      {"data", "on_failure", "tmpfs",
+       "when the data partition is missing, will not mount or fails the probe: tmpfs, readonly or rescue",
+       choice(
+           &Config::on_data_failure,
+           {{"tmpfs", DataFailure::kTmpfs}, {"readonly", DataFailure::kReadonly}, {"rescue", DataFailure::kRescue}})},
+      {"upper", "size", "50%", "tmpfs size: bytes with k/m/g suffix, or a percentage of RAM",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (!valid_tmpfs_size(v)) return "not a size (N, Nk, Nm, Ng or 1..100%)";
+         c.upper_size = v;
+         return std::nullopt;
+       }},
+      {"upper", "inodes", "0", "tmpfs nr_inodes (0: the kernel's default)",
+       [](Config& c, const std::string& v) {
+         long long n;
+         auto e = parse_int(v, 0, 1LL << 40, n);
+         if (!e) c.upper_inodes = static_cast<uint64_t>(n);
+         return e;
+       }},
+      {"binds", "readonly", "",
+       "paths bound read-only from the pristine lower into the new root (space or comma separated)",
+       [](Config& c, const std::string& v) { return parse_paths(v, c.readonly_binds); }},
+      {"persist", "paths", "", "paths bound read-write from the data partition, seeded from the image on first use",
+       [](Config& c, const std::string& v) { return parse_paths(v, c.persist_paths); }},
+      {"persist", "new_files", "keep",
+       "when a later image ships new files in a persistent path: keep (leave it as it is) or add (copy the "
+       "missing "
+       "ones)",
+       choice(&Config::persist_add_new, {{"keep", false}, {"add", true}})},
+      {"reset", "tier", "overlay",
+       "what strata.reset=1 removes: overlay (the upper) or all (also the persistent paths)",
+       choice(&Config::reset_tier, {{"overlay", ResetTier::kOverlay}, {"all", ResetTier::kAll}})},
+      {"slots", "mode", "none",
+       "A/B root images: none (one root, [root] source), partitions ([slots] a and b) or files (slot-a.img and "
+       "slot-b.img under strata/slots on the data partition)",
+       choice(&Config::slot_mode,
+              {{"none", SlotMode::kNone}, {"partitions", SlotMode::kPartitions}, {"files", SlotMode::kFiles}})},
+      {"slots", "bootloader", "none",
+       "who picks the slot and counts its tries: none (strata-init, from its slot record; any bootloader) or uboot "
+       "(U-Boot's boot script: a slot is a group of kernel, initramfs and root; README \"Boot through U-Boot\")",
+       choice(&Config::bootloader, {{"none", Bootloader::kNone}, {"uboot", Bootloader::kUBoot}})},
+      {"slots", "bootstate", "PARTLABEL=bootstate", "the raw partition of the bootloader state (bootloader = uboot)",
+       device([](Config& c) -> std::string& { return c.bootstate_source; })},
+      {"slots", "a", "PARTLABEL=root-a", "slot a's partition (mode = partitions)",
+       device([](Config& c) -> std::string& { return c.slot_source[0]; })},
+      {"slots", "b", "PARTLABEL=root-b", "slot b's partition (mode = partitions)",
+       device([](Config& c) -> std::string& { return c.slot_source[1]; })},
+      {"slots", "tries", "3",
+       "boots a freshly updated slot gets to run `strata mark-good` before it is rolled back (1..100)",
+       [](Config& c, const std::string& v) {
+         long long n;
+         auto e = parse_int(v, 1, 100, n);
+         if (!e) c.slot_tries = static_cast<int>(n);
+         return e;
+       }},
+      {"update", "public_key", "",
+       "ed25519 public keys (64 hex digits each, separated by commas or blanks, up to 8) update bundles must be "
+       "signed with, one of them at least; empty: signatures not checked. An update's keys= replaces them",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v.find_first_not_of(", \t") == std::string::npos) {
+           c.update_public_keys.clear();
+           return std::nullopt;
+         }
+         auto keys = parse_key_list(v, "public_key");
+         if (!keys) return keys.error().message() + " (strata-bundle keygen writes a key to update.pub)";
+         c.update_public_keys = *keys;
+         return std::nullopt;
+       }},
+      {"update", "allow_downgrade", "no",
+       "yes: install a bundle older than the running or installed version (never below the record's min_version)",
+       [](Config& c, const std::string& v) { return parse_bool(v, c.update_allow_downgrade); }},
+      {"update", "compatible", "", "the board name bundles must carry (strata-bundle --compatible); empty: any",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (!v.empty() && !is_name(v))  // empty: any board
+           return "not 1..64 of A-Z a-z 0-9 . _ + ~ : -";
+         c.update_compatible = v;
+         return std::nullopt;
+       }},
+      {"binds", "nosuid", "yes", "read-only binds ignore set-user-ID bits",
+       [](Config& c, const std::string& v) { return parse_bool(v, c.bind_nosuid); }},
+      {"binds", "nodev", "yes", "read-only binds ignore device nodes",
+       [](Config& c, const std::string& v) { return parse_bool(v, c.bind_nodev); }},
+      {"binds", "noexec", "no", "read-only binds refuse execution",
+       [](Config& c, const std::string& v) { return parse_bool(v, c.bind_noexec); }},
+  };
+  return k;
+}
+
 const std::vector<Key>& keys() {
-  static const std::vector<Key>
-      k =
-          {
-              {"boot", "init", "/sbin/init", "the real init, exec'd in the new root with the kernel's arguments",
-               [](Config& c, const std::string& v) -> std::optional<std::string> {
-                 if (!valid_abs_path(v)) return "not an absolute path";
-                 c.init = v;
-                 return std::nullopt;
-               }},
-              {"boot", "on_failure", "rescue",
-               "when the root cannot be mounted or switched to: rescue (shell) or reboot, optionally after "
-               "fallback-slot "
-               "(boot the other good A/B slot first): 'fallback-slot, reboot'",
-               [](Config& c, const std::string& v) -> std::optional<std::string> {
-                 auto words = split_list(v);
-                 bool fallback = !words.empty() && words[0] == "fallback-slot";
-                 if (fallback) words.erase(words.begin());
-                 if (words.size() > 1) return "not [fallback-slot,] rescue|reboot";
-                 const std::string last = words.empty() ? "rescue" : words[0];  // fallback-slot alone ends in rescue
-                 if (last != "rescue" && last != "reboot") return "not [fallback-slot,] rescue|reboot";
-                 c.fallback_slot = fallback;
-                 c.on_failure = last == "rescue" ? FailurePolicy::kRescue : FailurePolicy::kReboot;
-                 return std::nullopt;
-               }},
-              {"boot", "reboot_delay", "10", "seconds of visible countdown before a reboot on failure (0..3600)",
-               [](Config& c, const std::string& v) {
-                 long long n;
-                 auto e = parse_int(v, 0, 3600, n);
-                 if (!e) c.reboot_delay_s = static_cast<int>(n);
-                 return e;
-               }},
-              {"boot", "device_timeout_ms", "10000", "how long to wait for the devices the boot needs (0..600000)",
-               [](Config& c, const std::string& v) {
-                 long long n;
-                 auto e = parse_int(v, 0, 600000, n);
-                 if (!e) c.device_timeout_ms = static_cast<int>(n);
-                 return e;
-               }},
-              {"boot", "modules", "",
-               "modules of the board's list that the running system needs beyond what this boot mounts, loaded "
-               "before the switch (space or comma separated; e.g. loop for RAUC's loop-mounted bundles)",
-               [](Config& c, const std::string& v) -> std::optional<std::string> {
-                 std::vector<std::string> names = split_list(v);
-                 for (const auto& n : names)
-                   if (n.empty() ||
-                       n.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
-                           std::string::npos)
-                     return "'" + n + "' is not a module name";
-                 c.boot_modules = names;
-                 return std::nullopt;
-               }},
-              {"root", "source", "PARTLABEL=root-a",
-               "the lower layer's device: LABEL=, UUID=, PARTUUID=, PARTLABEL= or /dev/...",
-               device([](Config& c) -> std::string& { return c.root_source; })},
-              {"root", "fstype", "auto", "filesystem of the source: auto (probed), squashfs, erofs, ext4",
-               [](Config& c, const std::string& v) -> std::optional<std::string> {
-                 if (!valid_fstype(v)) return "not one of: auto, squashfs, erofs, ext4";
-                 c.root_fstype = v;
-                 return std::nullopt;
-               }},
-              {"root", "image", "", "an image file on the source to attach to a loop device as the lower (empty: none)",
-               [](Config& c, const std::string& v) -> std::optional<std::string> {
-                 if (!v.empty() && !valid_abs_path(v)) return "not an absolute path inside the source filesystem";
-                 c.root_image = v;
-                 return std::nullopt;
-               }},
-              {"root", "image_fstype", "auto", "filesystem inside the image file: auto (probed), squashfs, erofs, ext4",
-               [](Config& c, const std::string& v) -> std::optional<std::string> {
-                 if (!valid_fstype(v)) return "not one of: auto, squashfs, erofs, ext4";
-                 c.root_image_fstype = v;
-                 return std::nullopt;
-               }},
-              {"root", "verity", "off",
-               "the lower through dm-verity: off; on (a slot whose record holds a root hash, or a root with "
-               "verity_params, boots through a verity device; one without boots unchecked with a warning); required "
-               "(one "
-               "without is not booted)",
-               choice(&Config::verity,
-                      {{"off", VerityMode::kOff}, {"on", VerityMode::kOn}, {"required", VerityMode::kRequired}})},
-              {"root", "verity_params", "",
-               "without A/B slots: the root image's dm-verity parameters (the line tools/mkrootfs --verity writes to "
-               "IMAGE.verity: sha256 DATA_BLOCK HASH_BLOCK DATA_BLOCKS HASH_START ROOT_HASH SALT), trusted as the "
-               "initramfs is",
-               set_verity},
-              {"upper", "mode", "tmpfs",
-               "the writable layer: tmpfs (lost at reboot), persistent (on the data partition) or none (lower alone, "
-               "read-only)",
-               choice(
-                   &Config::upper_mode,
-                   {{"tmpfs", UpperMode::kTmpfs}, {"persistent", UpperMode::kPersistent}, {"none", UpperMode::kNone}})},
-              {"upper", "on_lower_change", "keep",
-               "a persistent upper whose lower image changed: keep, discard, or preserve (only the preserve paths "
-               "survive)",
-               choice(&Config::on_lower_change, {{"keep", LowerChange::kKeep},
-                                                 {"discard", LowerChange::kDiscard},
-                                                 {"preserve", LowerChange::kPreserve}})},
-              {"upper", "preserve", "",
-               "paths of the upper kept when on_lower_change = preserve (space or comma separated)",
-               [](Config& c, const std::string& v) { return parse_paths(v, c.preserve); }},
-              {"data", "source", "LABEL=data",
-               "the data partition (persistent upper and paths): LABEL=, UUID=, PARTUUID=, PARTLABEL= or /dev/...",
-               device([](Config& c) -> std::string& { return c.data_source; })},
-              {"data", "fstype", "auto", "filesystem of the data partition: auto (probed), ext4, f2fs",
-               [](Config& c, const std::string& v) -> std::optional<std::string> {
-                 if (v != "auto" && v != "ext4" && v != "f2fs") return "not one of: auto, ext4, f2fs";
-                 c.data_fstype = v;
-                 return std::nullopt;
-               }},
-              {"data", "on_failure", "tmpfs",
-               "when the data partition is missing, will not mount or fails the probe: tmpfs, readonly or rescue",
-               choice(&Config::on_data_failure, {{"tmpfs", DataFailure::kTmpfs},
-                                                 {"readonly", DataFailure::kReadonly},
-                                                 {"rescue", DataFailure::kRescue}})},
-              {"upper", "size", "50%", "tmpfs size: bytes with k/m/g suffix, or a percentage of RAM",
-               [](Config& c, const std::string& v) -> std::optional<std::string> {
-                 if (!valid_tmpfs_size(v)) return "not a size (N, Nk, Nm, Ng or 1..100%)";
-                 c.upper_size = v;
-                 return std::nullopt;
-               }},
-              {"upper", "inodes", "0", "tmpfs nr_inodes (0: the kernel's default)",
-               [](Config& c, const std::string& v) {
-                 long long n;
-                 auto e = parse_int(v, 0, 1LL << 40, n);
-                 if (!e) c.upper_inodes = static_cast<uint64_t>(n);
-                 return e;
-               }},
-              {"binds", "readonly", "",
-               "paths bound read-only from the pristine lower into the new root (space or comma separated)",
-               [](Config& c, const std::string& v) { return parse_paths(v, c.readonly_binds); }},
-              {"persist", "paths", "",
-               "paths bound read-write from the data partition, seeded from the image on first use",
-               [](Config& c, const std::string& v) { return parse_paths(v, c.persist_paths); }},
-              {"persist", "new_files", "keep",
-               "when a later image ships new files in a persistent path: keep (leave it as it is) or add (copy the "
-               "missing "
-               "ones)",
-               choice(&Config::persist_add_new, {{"keep", false}, {"add", true}})},
-              {"reset", "tier", "overlay",
-               "what strata.reset=1 removes: overlay (the upper) or all (also the persistent paths)",
-               choice(&Config::reset_tier, {{"overlay", ResetTier::kOverlay}, {"all", ResetTier::kAll}})},
-              {"slots", "mode", "none",
-               "A/B root images: none (one root, [root] source), partitions ([slots] a and b) or files (slot-a.img and "
-               "slot-b.img under strata/slots on the data partition)",
-               choice(&Config::slot_mode,
-                      {{"none", SlotMode::kNone}, {"partitions", SlotMode::kPartitions}, {"files", SlotMode::kFiles}})},
-              {"slots", "bootloader", "none",
-               "who picks the slot and counts its tries: none (strata-init, from its slot record; any bootloader) or "
-               "uboot "
-               "(U-Boot's boot script: a slot is a group of kernel, initramfs and root; README \"Boot through "
-               "U-Boot\")",
-               choice(&Config::bootloader, {{"none", Bootloader::kNone}, {"uboot", Bootloader::kUBoot}})},
-              {"slots", "bootstate", "PARTLABEL=bootstate",
-               "the raw partition of the bootloader state (bootloader = uboot)",
-               device([](Config& c) -> std::string& { return c.bootstate_source; })},
-              {"slots", "a", "PARTLABEL=root-a", "slot a's partition (mode = partitions)",
-               device([](Config& c) -> std::string& { return c.slot_source[0]; })},
-              {"slots", "b", "PARTLABEL=root-b", "slot b's partition (mode = partitions)",
-               device([](Config& c) -> std::string& { return c.slot_source[1]; })},
-              {"slots", "tries", "3",
-               "boots a freshly updated slot gets to run `strata mark-good` before it is rolled back (1..100)",
-               [](Config& c, const std::string& v) {
-                 long long n;
-                 auto e = parse_int(v, 1, 100, n);
-                 if (!e) c.slot_tries = static_cast<int>(n);
-                 return e;
-               }},
-              {"update", "public_key", "",
-               "ed25519 public keys (64 hex digits each, separated by commas or blanks, up to 8) update bundles must "
-               "be "
-               "signed with, one of them at least; empty: signatures not checked. An update's keys= replaces them",
-               [](Config& c, const std::string& v) -> std::optional<std::string> {
-                 if (v.find_first_not_of(", \t") == std::string::npos) {
-                   c.update_public_keys.clear();
-                   return std::nullopt;
-                 }
-                 auto keys = parse_key_list(v, "public_key");
-                 if (!keys) return keys.error().message() + " (strata-bundle keygen writes a key to update.pub)";
-                 c.update_public_keys = *keys;
-                 return std::nullopt;
-               }},
-              {"update", "allow_downgrade", "no",
-               "yes: install a bundle older than the running or installed version (never below the record's "
-               "min_version)",
-               [](Config& c, const std::string& v) { return parse_bool(v, c.update_allow_downgrade); }},
-              {"update", "compatible", "", "the board name bundles must carry (strata-bundle --compatible); empty: any",
-               [](Config& c, const std::string& v) -> std::optional<std::string> {
-                 if (!v.empty() && !is_name(v))  // empty: any board
-                   return "not 1..64 of A-Z a-z 0-9 . _ + ~ : -";
-                 c.update_compatible = v;
-                 return std::nullopt;
-               }},
-              {"binds", "nosuid", "yes", "read-only binds ignore set-user-ID bits",
-               [](Config& c, const std::string& v) { return parse_bool(v, c.bind_nosuid); }},
-              {"binds", "nodev", "yes", "read-only binds ignore device nodes",
-               [](Config& c, const std::string& v) { return parse_bool(v, c.bind_nodev); }},
-              {"binds", "noexec", "no", "read-only binds refuse execution",
-               [](Config& c, const std::string& v) { return parse_bool(v, c.bind_noexec); }},
-          };
+  static const std::vector<Key> k = [] {
+    std::vector<Key> all = boot_keys();
+    all.insert(all.end(), other_keys().begin(), other_keys().end());
+    return all;
+  }();
   return k;
 }
 
