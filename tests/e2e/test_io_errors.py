@@ -62,7 +62,7 @@ class IoErrors(unittest.TestCase):
     def machine(cls, disk, words="", blkdebug=None):
         cls.count += 1
         log = os.path.join(cls.dir, f"console-{cls.count}.log")
-        return Machine(cls.board, disk, words, None, log, "", [cls.tape.path], blkdebug).start()
+        return Machine(cls.board, disk, words, None, log, "", [cls.tape.path], blkdebug=blkdebug).start()
 
     def setUp(self):
         self.machines = []
