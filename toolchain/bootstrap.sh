@@ -26,7 +26,7 @@ host_packages=(
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf
   qemu-system-arm qemu-user-static
   u-boot-qemu u-boot-tools dosfstools mtools bmap-tools libubootenv-dev
-  mmdebstrap arch-test rauc openssl
+  mmdebstrap arch-test rauc openssl mender-artifact
 )
 
 install_host_packages() {

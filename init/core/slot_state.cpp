@@ -151,18 +151,6 @@ Result<SlotInfo> parse_slot_line(std::string_view line, int number, int slot) {
   return info;
 }
 
-// "bad", "on trial with 2 tries left", "good": for sentences.
-std::string status_words(const SlotInfo& s) {
-  switch (s.status) {
-    case SlotStatus::kGood:
-      return "good";
-    case SlotStatus::kBad:
-      return "bad";
-    case SlotStatus::kTrial:
-      return s.tries == 0 ? "on trial with no boot tries left" : "on trial";
-  }
-  return "?";
-}
 
 std::string tries_left(int n) {
   return std::to_string(n) + (n == 1 ? " boot try" : " boot tries");
@@ -513,6 +501,14 @@ Result<SlotState> mark_bad(const SlotState& s, int running) {
 Result<SlotState> rollback(const SlotState& s, int running) {
   if (!valid_slot(running)) return refuse("roll back", running);
   const int o = other_slot(running);
+  // An installed update not yet booted (or given up on): cancelled, nothing else changes.
+  if (s.slot[running].status == SlotStatus::kGood && s.slot[o].status == SlotStatus::kTrial) {
+    SlotState n = s;
+    n.slot[o].status = SlotStatus::kBad;
+    n.slot[o].tries = 0;
+    n.active = running;
+    return n;
+  }
   if (s.slot[o].status != SlotStatus::kGood)
     return plain_error("refusing to roll back from " + slot_word(running) + ": " + slot_word(o) + " is " +
                        status_words(s.slot[o]) + ", not good, so there is nothing to roll back to");
@@ -548,6 +544,18 @@ SlotState finish_update(const SlotState& s, int target, int tries, const Install
   n.slot[target].verity = image.verity;
   n.active = target;
   return n;
+}
+
+std::string status_words(const SlotInfo& s) {
+  switch (s.status) {
+    case SlotStatus::kGood:
+      return "good";
+    case SlotStatus::kBad:
+      return "bad";
+    case SlotStatus::kTrial:
+      return s.tries == 0 ? "on trial with no boot tries left" : "on trial";
+  }
+  return "?";
 }
 
 std::string describe(const SlotState& s) {

@@ -115,6 +115,9 @@ SlotChoice choose_slot(const SlotReading& reading, std::optional<int> failed = s
 // clear message when it would leave no good slot to boot.
 Result<SlotState> mark_good(const SlotState& s, int running);
 Result<SlotState> mark_bad(const SlotState& s, int running);
+// Running a trial (or a fallback) with the other slot good: boot the other.
+// Running a good slot with an update installed in the other but not booted
+// yet (on trial): the update is abandoned (bad) and the running slot stays.
 Result<SlotState> rollback(const SlotState& s, int running);
 // An update of `target`: first marked bad (before a byte is written), then,
 // once written and verified, on trial with `tries` and active.
@@ -131,5 +134,7 @@ SlotState finish_update(const SlotState& s, int target, int tries, const Install
 
 // "a good (v2, id 1234abcd…), b trial 2 tries left, active b": one line for logs.
 std::string describe(const SlotState& s);
+// "bad", "on trial", "on trial with no boot tries left", "good": for sentences.
+std::string status_words(const SlotInfo& s);
 
 }  // namespace strata

@@ -61,7 +61,7 @@ Result<uint64_t> slot_capacity(const UpdateTarget& t) {
 }
 
 // Hashes `size` bytes of what is on the storage now, not in the page cache.
-Result<std::string> read_back(const std::string& path, uint64_t size, bool device) {
+Result<std::string> read_back(const std::string& path, uint64_t size, bool device, const UpdateOptions& o) {
   auto fd = sys::open(path, O_RDONLY | O_CLOEXEC);
   if (!fd) return fd.error();
   // Drop the cached copy so the hash is of what the storage returns.
@@ -70,6 +70,7 @@ Result<std::string> read_back(const std::string& path, uint64_t size, bool devic
   std::unique_ptr<char[]> buf(new char[kChunk]);
   Sha256 h;
   uint64_t left = size;
+  o.progress("verifying", 0, size);
   while (left > 0) {
     size_t want = left < kChunk ? static_cast<size_t>(left) : kChunk;
     ssize_t n = ::read(fd->get(), buf.get(), want);
@@ -78,6 +79,7 @@ Result<std::string> read_back(const std::string& path, uint64_t size, bool devic
     if (n == 0) return plain_error("read back " + path + ": ends " + std::to_string(left) + " bytes early");
     h.update(buf.get(), static_cast<size_t>(n));
     left -= static_cast<uint64_t>(n);
+    o.progress("verifying", size - left, size);
   }
   return h.hex();
 }
@@ -171,6 +173,7 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
   int quarter = 1;
   {
     StreamWriter writer(out->get(), t.path, kChunk, kDepth, &hash);
+    o.progress("writing", 0, m.size);
     while (done < m.size) {
       char* buf = writer.buffer();
       if (!buf) break;  // a write failed: finish() says why
@@ -183,6 +186,7 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
                            " image bytes (cut download?); " + slot_word(t.slot) + " stays marked bad");
       writer.submit(buf, *n);
       done += *n;
+      o.progress("writing", done, m.size);
       while (quarter < 4 && done * 4 >= m.size * quarter) {
         const uint64_t mark = m.size * quarter / 4;
         writer.wait_written(mark);  // a cut "at 25 %" finds that much handed to the kernel
@@ -211,7 +215,7 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   o.crash_point("update-synced");
 
-  auto again = read_back(t.path, m.size, !t.file);
+  auto again = read_back(t.path, m.size, !t.file, o);
   if (!again) return stays_bad(again.error(), t.slot);
   if (*again != m.sha256)
     return plain_error("read back from " + t.path + ": sha256 " + *again + " differs from what was written (" +

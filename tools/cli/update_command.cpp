@@ -5,13 +5,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <string_view>
 
 #include "commands.h"
 #include "data_layout.h"
 #include "paths.h"
 #include "persist.h"
+#include "progress.h"
 #include "slot_store.h"
 #include "sys.h"
 #include "update.h"
@@ -34,9 +37,43 @@ void catch_signals() {
   ::signal(SIGPIPE, SIG_IGN);
 }
 
+// Prints the progress in the chosen form: stderr for people (beside the other
+// messages), stdout for a client that parses JSON lines.
+class ProgressReport {
+ public:
+  explicit ProgressReport(strata::ProgressForm form) : form_(form), pacer_(form) {}
+
+  void operator()(const char* phase, uint64_t done, uint64_t total) {
+    if (form_ == strata::ProgressForm::kNone) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (phase != phase_) phase_ = phase, start_ = now;
+    const double seconds = std::chrono::duration<double>(now - start_).count();
+    if (!pacer_.due(phase, done, total, seconds)) return;
+    const auto f = strata::progress_figures(phase, done, total, seconds);
+    if (form_ == strata::ProgressForm::kJson) {
+      std::printf("%s\n", strata::progress_json(f).c_str());
+      std::fflush(stdout);
+    } else if (form_ == strata::ProgressForm::kLines) {
+      say(strata::progress_text(f));
+    } else {
+      // Redrawn in place; the blanks wipe a longer line before it; a newline ends the phase.
+      std::fprintf(stderr, "\rstrata: %-62s%s", strata::progress_text(f).c_str(), done >= total ? "\n" : "");
+    }
+  }
+
+ private:
+  strata::ProgressForm form_;
+  strata::ProgressPacer pacer_;
+  std::string phase_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 }  // namespace
 
-int update_command(const Context& c, const std::string& source, const std::string& slot) {
+int update_command(const Context& c, const std::string& source, const std::string& slot,
+                   const std::string& progress) {
+  const auto form = strata::parse_progress_form(progress, ::isatty(STDERR_FILENO) == 1);
+  if (!form) return fail("--progress '" + progress + "': auto, terminal, lines, json or none");
   if (c.booted < 0)
     return fail(c.status.is_null()
                     ? c.status_error
@@ -76,6 +113,8 @@ int update_command(const Context& c, const std::string& source, const std::strin
   o.crash_point = [crash_at](const std::string& p) { crash_point(crash_at, p); };
   o.say = [](const std::string& line) { say(line); };
   o.interrupted = [] { return g_signal != 0; };
+  ProgressReport report(*form);
+  o.progress = [&report](const char* phase, uint64_t done, uint64_t total) { report(phase, done, total); };
   if (cfg.upper_mode == strata::UpperMode::kPersistent) {
     o.seed_upper = [&cfg, &o](int from, int to) {
       strata::DataPartition dp;
