@@ -4,12 +4,13 @@ namespace strata {
 
 namespace {
 
-// True when this boot runs the slot an update put on trial: the one Mender's
-// Download wrote, now booted and not confirmed yet.
-Status running_the_trial(const SlotState& s, int booted, std::string_view state) {
+// True when this boot runs the update Mender's Download wrote: on trial, or
+// already good when `strata confirm`'s health checks confirmed it first.
+Status running_the_update(const SlotState& s, int booted, std::optional<int> installed, std::string_view state) {
   const int o = other_slot(booted);
   const std::string st(state);
-  if (s.slot[booted].status == SlotStatus::kTrial) return {};
+  if (installed && *installed == booted && s.slot[booted].status != SlotStatus::kBad) return {};
+  if (s.slot[booted].status == SlotStatus::kTrial && (!installed || *installed == booted)) return {};
   if (s.slot[o].status == SlotStatus::kTrial)
     return plain_error(st + ": the update is in " + slot_word(o) + ", on trial, but this boot runs " +
                        slot_word(booted) + ": reboot into it first");
@@ -20,8 +21,10 @@ Status running_the_trial(const SlotState& s, int booted, std::string_view state)
 
 }  // namespace
 
-Result<MenderReply> mender_module(std::string_view state, const SlotState& s, int booted) {
-  if (booted != 0 && booted != 1) return plain_error("cannot tell which slot is running (no A/B slots in /run/strata/status)");
+Result<MenderReply> mender_module(std::string_view state, const SlotState& s, int booted,
+                                  std::optional<int> installed) {
+  if (booted != 0 && booted != 1)
+    return plain_error("cannot tell which slot is running (no A/B slots in /run/strata/status)");
   MenderReply r;
   if (state == "Download") {
     if (s.slot[booted].status != SlotStatus::kGood)
@@ -39,10 +42,10 @@ Result<MenderReply> mender_module(std::string_view state, const SlotState& s, in
   } else if (state == "ArtifactReboot" || state == "ArtifactRollbackReboot") {
     r.step = MenderStep::kReboot;
   } else if (state == "ArtifactVerifyReboot") {
-    if (auto ok = running_the_trial(s, booted, state); !ok) return ok.error();
-    r.said = "ArtifactVerifyReboot: " + slot_word(booted) + " runs the update, on trial";
+    if (auto ok = running_the_update(s, booted, installed, state); !ok) return ok.error();
+    r.said = "ArtifactVerifyReboot: " + slot_word(booted) + " runs the update (" + status_words(s.slot[booted]) + ")";
   } else if (state == "ArtifactCommit") {
-    if (auto ok = running_the_trial(s, booted, state); !ok) return ok.error();
+    if (auto ok = running_the_update(s, booted, installed, state); !ok) return ok.error();
     auto n = mark_good(s, booted);
     if (!n) return n.error();
     r.write = *n;

@@ -9,7 +9,8 @@
 //   NeedsArtifactReboot          "Yes"
 //   SupportsRollback             "Yes"
 //   ArtifactReboot, ArtifactRollbackReboot   reboot
-//   ArtifactVerifyReboot         the running slot is the one on trial
+//   ArtifactVerifyReboot         the running slot is the one Download wrote, on
+//                                trial (or already confirmed by `strata confirm`)
 //   ArtifactCommit               the same check, then mark-good
 //   ArtifactRollback             back to the good slot (strata rollback)
 //   ArtifactVerifyRollbackReboot the running slot is good
@@ -40,7 +41,10 @@ struct MenderReply {
   std::string said;                // a line for the log (stderr)
 };
 
-// `booted`: the slot running. An error is the module's failure exit, its message the reason.
-Result<MenderReply> mender_module(std::string_view state, const SlotState& s, int booted);
+// `booted`: the slot running. `installed`: the slot Download wrote (kept in
+// the payload's directory across the reboot), when known. An error is the
+// module's failure exit, its message the reason.
+Result<MenderReply> mender_module(std::string_view state, const SlotState& s, int booted,
+                                  std::optional<int> installed = std::nullopt);
 
 }  // namespace strata

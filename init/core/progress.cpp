@@ -58,7 +58,9 @@ std::string progress_json(const ProgressFigures& f) {
 }
 
 ProgressPacer::ProgressPacer(ProgressForm form)
-    : interval_(form == ProgressForm::kTerminal ? 0.2 : form == ProgressForm::kJson ? 1.0 : 5.0) {}
+    : interval_(form == ProgressForm::kTerminal ? 0.2
+                : form == ProgressForm::kJson   ? 1.0
+                                                : 5.0) {}
 
 bool ProgressPacer::due(std::string_view phase, uint64_t done, uint64_t total, double seconds) {
   if (phase != phase_) {  // a new phase: report its start

@@ -151,7 +151,6 @@ Result<SlotInfo> parse_slot_line(std::string_view line, int number, int slot) {
   return info;
 }
 
-
 std::string tries_left(int n) {
   return std::to_string(n) + (n == 1 ? " boot try" : " boot tries");
 }

@@ -37,8 +37,8 @@ struct UpdateOptions {
   std::function<void(const std::string& line)> say = [](const std::string&) {};
   // How far the stream ("writing") and the read-back ("verifying") are: bytes
   // done of total, after each chunk (core/progress.h formats and paces it).
-  std::function<void(const char* phase, uint64_t done, uint64_t total)> progress = [](const char*, uint64_t,
-                                                                                      uint64_t) {};
+  std::function<void(const char* phase, uint64_t done, uint64_t total)> progress = [](const char*, uint64_t, uint64_t) {
+  };
   // Polled between chunks; true aborts (a signal arrived).
   std::function<bool()> interrupted = [] { return false; };
 };

@@ -13,14 +13,14 @@ bool contains(const std::string& s, const char* part) {
   return s.find(part) != std::string::npos;
 }
 
-MenderReply step(std::string_view state, const SlotState& s, int booted) {
-  auto r = mender_module(state, s, booted);
+MenderReply step(std::string_view state, const SlotState& s, int booted, std::optional<int> installed = {}) {
+  auto r = mender_module(state, s, booted, installed);
   CHECK_TEXT(static_cast<bool>(r), r ? "" : r.error().message().c_str());
   return *r;
 }
 
-std::string refused(std::string_view state, const SlotState& s, int booted) {
-  auto r = mender_module(state, s, booted);
+std::string refused(std::string_view state, const SlotState& s, int booted, std::optional<int> installed = {}) {
+  auto r = mender_module(state, s, booted, installed);
   CHECK_FALSE(static_cast<bool>(r));
   return r ? "" : r.error().message();
 }
@@ -74,6 +74,20 @@ TEST(MenderModule, InstallCommitAfterTheReboot) {
   CHECK(r.write.has_value());
   CHECK(r.write->slot[1].status == SlotStatus::kGood);
   LONGS_EQUAL(1, r.write->active);
+}
+
+TEST(MenderModule, CommitAcceptsAnUpdateStrataConfirmAlreadyKept) {
+  SlotState s = installed_in_b();
+  s = *mark_good(s, 1);  // the health checks ran first
+  step("ArtifactVerifyReboot", s, 1, 1);
+  auto r = step("ArtifactCommit", s, 1, 1);
+  CHECK(r.write.has_value());
+  CHECK(r.write->slot[1].status == SlotStatus::kGood);
+  // Without knowing which slot Download wrote, a good running slot proves nothing.
+  refused("ArtifactCommit", s, 1);
+  // Knowing it, the slot that did not get the update never passes.
+  const std::string msg = refused("ArtifactVerifyReboot", installed_in_b(), 0, 1);
+  CHECK_TEXT(contains(msg, "reboot into it first"), msg.c_str());
 }
 
 TEST(MenderModule, InstallRefusedWhenDownloadDidNotFinish) {

@@ -57,7 +57,7 @@ TEST(Progress, FormsByName) {
 
 TEST(Progress, PacerReportsEachPhaseStartEveryIntervalAndTheEnd) {
   ProgressPacer lines(ProgressForm::kLines);
-  CHECK(lines.due("writing", 0, 100, 0.0));   // the start
+  CHECK(lines.due("writing", 0, 100, 0.0));  // the start
   CHECK_FALSE(lines.due("writing", 10, 100, 1.0));
   CHECK_FALSE(lines.due("writing", 40, 100, 4.9));
   CHECK(lines.due("writing", 50, 100, 5.0));  // 5 s later

@@ -4,6 +4,7 @@
 // the bundle is streamed from Mender's FIFO straight into the idle slot by
 // the same code as `strata update` (no copy on the device), progress as
 // plain lines in Mender's log.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -29,6 +30,12 @@ strata::Result<std::string> next_stream(const std::string& files) {
   return line;
 }
 
+// Which slot Download wrote, kept in the payload's tmp/ (on /data/mender,
+// which survives the reboot) for ArtifactVerifyReboot and ArtifactCommit.
+std::string installed_path(const std::string& files) {
+  return files + "/tmp/strata-slot";
+}
+
 int download(const Context& c, const std::string& files) {
   auto stream = next_stream(files);
   if (!stream) return fail("mender Download: " + stream.error().message());
@@ -37,6 +44,10 @@ int download(const Context& c, const std::string& files) {
     return fail("mender Download: unexpected stream path '" + *stream + "'");
   say("mender Download: installing " + *stream);
   if (int rc = update_command(c, files + "/" + *stream, "", "lines"); rc != 0) return rc;
+  const std::string slot(1, strata::slot_name(strata::other_slot(c.booted)));
+  ::mkdir((files + "/tmp").c_str(), 0700);  // Mender makes it; in case a version does not
+  if (auto s = strata::sys::write_file_durable(installed_path(files), slot + "\n", 0600); !s)
+    say("warning: cannot note the slot written in " + installed_path(files) + ": " + s.error().message());
   auto after = next_stream(files);
   if (!after) return fail("mender Download: " + after.error().message());
   if (!after->empty())
@@ -55,7 +66,9 @@ int mender_command(const Context& c, const std::vector<std::string>& args) {
   strata::SlotStore store = slot_store(c);
   strata::SlotReading r = store.read();
   if (r.health == strata::StateHealth::kUnavailable) return fail("the slot record cannot be reached: " + r.detail);
-  auto reply = strata::mender_module(state, r.state, c.booted);
+  std::optional<int> installed;
+  if (auto v = strata::sys::read_value(installed_path(args[1]))) installed = strata::parse_slot_name(*v);
+  auto reply = strata::mender_module(state, r.state, c.booted, installed);
   if (!reply) return fail("mender " + reply.error().message());
   if (reply->step == strata::MenderStep::kInstall) return download(c, args[1]);
   if (reply->write) {

@@ -70,8 +70,7 @@ class ProgressReport {
 
 }  // namespace
 
-int update_command(const Context& c, const std::string& source, const std::string& slot,
-                   const std::string& progress) {
+int update_command(const Context& c, const std::string& source, const std::string& slot, const std::string& progress) {
   const auto form = strata::parse_progress_form(progress, ::isatty(STDERR_FILENO) == 1);
   if (!form) return fail("--progress '" + progress + "': auto, terminal, lines, json or none");
   if (c.booted < 0)
