@@ -52,7 +52,10 @@ class Mender(BoardTest):
 
         m = self.start(disk, drive)
         self.assertEqual(self.mender(m, "show-artifact").strip().splitlines()[-1], f"{self.board}-1")
-        self.install(m)
+        out = self.install(m)
+        # strata's progress lines reach Mender's log: size, speed, time left, then the read-back.
+        self.assertRegex(out, r"strata: writing +\d+%  [\d.]+ of [\d.]+ MiB  [\d.]+ MiB/s  \d+ s left")
+        self.assertRegex(out, r"strata: verifying 100%")
         s = slots.slots(m)["now"]
         self.assertEqual((s["active"], s["b"]["status"], s["b"]["version"], s["a"]["status"]), ("b", "trial", "5", "good"))
         self.assertEqual(m.ok(f"cat {PAYLOAD}/tmp/strata-slot").strip(), "b")

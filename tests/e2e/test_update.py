@@ -1,6 +1,7 @@
 """A/B updates on the real kernel: update, reboot, mark-good; an update
 never confirmed rolls back; refused bundles change nothing; image-file
 slots; remounts for maintenance."""
+import json
 import unittest
 
 from base import BoardTest
@@ -131,8 +132,13 @@ class Update(BoardTest):
         images = "/run/strata/data/strata/slots"
         self.assertRegex(m.ok(f"grep ' {images} ' /proc/self/mountinfo"), r" ro,")
         self.assertNotEqual(m.sh(f"touch {images}/x")[0], 0)
-        out = m.ok(f"{tape.stream(0)} | strata update -", timeout=180)
+        # The progress for a client: one JSON object per line, each phase from its start to its end.
+        out = m.ok(f"{tape.stream(0)} | strata update --progress json -", timeout=180)
         self.assertIn("update done: version 2 in slot b", out)
+        progress = [json.loads(line) for line in out.splitlines() if line.startswith('{"phase":')]
+        ends = {(p["phase"], p["percent"]) for p in progress if p["bytes"] == p["total"] > 0}
+        self.assertEqual(ends, {("writing", 100.0), ("verifying", 100.0)}, out)
+        self.assertEqual([p["bytes"] for p in progress if p["phase"] == "writing"][0], 0)
         self.assertRegex(m.ok(f"grep ' {images} ' /proc/self/mountinfo"), r" ro,")
         reboot(m)
 
