@@ -27,3 +27,32 @@ def reboot(m, timeout=300):
     """A clean reboot through systemd; -no-reboot makes QEMU exit."""
     m.send("systemctl reboot\n")
     m.wait_exit(timeout)
+
+
+def boot(test, disk, drive, words):
+    """Boots the Debian disk with DRIVE attached (a file for the guest to read):
+    1 GiB, since bundles and artifacts are copied into /run (tmpfs) to install.
+    Returns the machine once systemd runs with no failed unit."""
+    m = test.boot(disk=disk, words=words, drives=[drive], qemu_extra="-m 1024",
+                  initrd=artifact(test.board, "initramfs.cpio.gz"))
+    test.assertEqual(wait_running(m), "running", m.tail())
+    test.assertEqual(failed_units(m), "")
+    return m
+
+
+def file_drive(test, src, name):
+    """SRC as a drive the guest can read (padded to whole blocks and one more, so its
+    size tells it from the disk): returns (drive path, SRC's size)."""
+    size = os.path.getsize(src)
+    drive = test.path(name)
+    with open(src, "rb") as f, open(drive, "wb") as out:
+        out.write(f.read())
+        out.write(b"\0" * (-size % 4096 + 4096))
+    return drive, size
+
+
+def copy_from_drive(m, drive, size, dest):
+    """The first SIZE bytes of DRIVE, found in the guest by its size, into DEST."""
+    sectors = os.path.getsize(drive) // 512
+    dev = f"$(for d in /sys/block/vd*; do [ \"$(cat $d/size)\" = {sectors} ] && echo /dev/${{d##*/}}; done)"
+    m.ok(f"head -c {size} {dev} > {dest}", timeout=300)

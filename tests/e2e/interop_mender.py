@@ -6,8 +6,6 @@ running (the module's Download), the next boot runs it on trial; `mender
 rollback` there brings the previous slot back; installed again, `mender
 commit` keeps it. Mender's own state lives in /data/mender, a [persist] path,
 so it crosses the switch between slots."""
-import os
-
 from base import BoardTest
 import debian
 import slots
@@ -18,11 +16,7 @@ PAYLOAD = "/data/mender/modules/v3/payloads/0000/tree"
 
 class Mender(BoardTest):
     def start(self, disk, drive):
-        # 1 GiB: the artifact is copied into /run (tmpfs) for a standalone install.
-        m = self.boot(disk=disk, words=WORDS, drives=[drive], qemu_extra="-m 1024",
-                      initrd=debian.artifact(self.board, "initramfs.cpio.gz"))
-        self.assertEqual(debian.wait_running(m), "running", m.tail())
-        self.assertEqual(debian.failed_units(m), "")
+        m = debian.boot(self, disk, drive, WORDS)
         # Standalone mode: the daemon (no server configured here) must not run beside it.
         m.ok("systemctl stop mender-client", timeout=120)
         return m
@@ -33,8 +27,7 @@ class Mender(BoardTest):
         return out
 
     def install(self, m):
-        dev = f"$(for d in /sys/block/vd*; do [ \"$(cat $d/size)\" = {self.sectors} ] && echo /dev/${{d##*/}}; done)"
-        m.ok(f"head -c {self.size} {dev} > /run/update.mender", timeout=300)
+        debian.copy_from_drive(m, self.drive, self.size, "/run/update.mender")
         out = self.mender(m, "install /run/update.mender", timeout=900)
         self.assertIn("Use 'commit' to update, or 'rollback' to roll back the update.", out)
         m.ok("rm /run/update.mender")
@@ -42,13 +35,8 @@ class Mender(BoardTest):
 
     def test_mender_installs_rolls_back_and_commits_through_strata(self):
         disk = self.disk(source=debian.artifact(self.board, "disk.img"))
-        artifact = debian.artifact(self.board, "mender-5.mender")
-        self.size = os.path.getsize(artifact)
-        drive = self.path("artifact.img")
-        with open(artifact, "rb") as f, open(drive, "wb") as out:
-            out.write(f.read())
-            out.write(b"\0" * (-self.size % 4096 + 4096))
-        self.sectors = os.path.getsize(drive) // 512
+        self.drive, self.size = debian.file_drive(self, debian.artifact(self.board, "mender-5.mender"), "artifact.img")
+        drive = self.drive
 
         m = self.start(disk, drive)
         self.assertEqual(self.mender(m, "show-artifact").strip().splitlines()[-1], f"{self.board}-1")

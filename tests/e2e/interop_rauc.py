@@ -3,8 +3,6 @@ strata as its custom bootloader backend, and a bundle made on the host with
 Debian's rauc and a test CA (tools/mkrauc). `rauc install` writes the slot
 not running, the next boot runs it on trial, `rauc status mark-good` ends the
 trial in strata's record; a bundle never marked good rolls back."""
-import os
-
 from base import BoardTest
 import debian
 import slots
@@ -15,32 +13,16 @@ WORDS = "systemd.show_status=false strata.slots.tries=1"
 
 class Rauc(BoardTest):
     def start(self, disk, drive):
-        # 1 GiB: the bundle is copied into /run (tmpfs) for rauc install.
-        m = self.boot(disk=disk, words=WORDS, drives=[drive], qemu_extra="-m 1024",
-                      initrd=debian.artifact(self.board, "initramfs.cpio.gz"))
-        self.assertEqual(debian.wait_running(m), "running", m.tail())
-        self.assertEqual(debian.failed_units(m), "")
-        return m
-
-    def fetch_bundle(self, m, size):
-        """The bundle drive's bytes into /run/update.raucb (rauc installs files)."""
-        dev = f"$(for d in /sys/block/vd*; do [ \"$(cat $d/size)\" = {self.sectors} ] && echo /dev/${{d##*/}}; done)"
-        m.ok(f"head -c {size} {dev} > /run/update.raucb", timeout=300)
+        return debian.boot(self, disk, drive, WORDS)
 
     def test_rauc_installs_through_strata_and_an_unconfirmed_bundle_rolls_back(self):
         disk = self.disk(source=debian.artifact(self.board, "disk.img"))
-        raucb = debian.artifact(self.board, "rauc-4.raucb")
-        size = os.path.getsize(raucb)
-        drive = self.path("bundle.img")
-        with open(raucb, "rb") as f, open(drive, "wb") as out:
-            out.write(f.read())
-            out.write(b"\0" * (-size % 4096 + 4096))
-        self.sectors = os.path.getsize(drive) // 512
+        drive, size = debian.file_drive(self, debian.artifact(self.board, "rauc-4.raucb"), "bundle.img")
 
         m = self.start(disk, drive)
         status = m.ok("rauc status", timeout=120)
         self.assertIn("Booted from: rootfs.0 (a)", status)
-        self.fetch_bundle(m, size)
+        debian.copy_from_drive(m, drive, size, "/run/update.raucb")
         out = m.ok("rauc install /run/update.raucb", timeout=900)
         self.assertIn("Installing `/run/update.raucb` succeeded", out)
         s = slots.slots(m)["now"]
@@ -58,7 +40,7 @@ class Rauc(BoardTest):
         self.assertEqual((s["active"], s["b"]["status"]), ("b", "good"))
 
         # The same bundle into a, never marked good: one trial boot, then back on b.
-        self.fetch_bundle(m, size)
+        debian.copy_from_drive(m, drive, size, "/run/update.raucb")
         m.ok("rauc install /run/update.raucb", timeout=900)
         s = slots.slots(m)["now"]
         self.assertEqual((s["active"], s["a"]["status"]), ("a", "trial"))
