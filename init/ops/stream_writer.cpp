@@ -1,11 +1,19 @@
 #include "stream_writer.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace strata {
+namespace {
+
+// How much the writer hands the device at a time.
+constexpr uint64_t kWriteback = 4 << 20;
+
+}  // namespace
 
 StreamWriter::StreamWriter(int fd, std::string what, size_t chunk, size_t depth, Sha256* hash)
     : fd_(fd), what_(std::move(what)), hash_(hash) {
+  if (off_t pos = ::lseek(fd, 0, SEEK_CUR); pos > 0) base_ = pos;
   for (size_t i = 0; i < depth; i++) {
     storage_.emplace_back(new char[chunk]);
     free_.push_back(storage_.back().get());
@@ -100,7 +108,26 @@ void StreamWriter::run() {
     }
     cv_.notify_all();
     if (failed) return;
+    start_writeback(written_);  // only this thread changes written_
   }
+}
+
+// Advisory: an error here (a pipe, a filesystem without it) changes nothing,
+// the caller's fsync still makes everything durable and reports failures.
+void StreamWriter::start_writeback(uint64_t written) {
+  if (written - kicked_ < kWriteback) return;
+  const off_t start = base_ + static_cast<off_t>(kicked_);
+  (void)::sync_file_range(fd_, start, static_cast<off_t>(written - kicked_), SYNC_FILE_RANGE_WRITE);
+  if (kicked_ > previous_) {
+    // The window before: wait until the device has it, then let its pages go.
+    const off_t prev = base_ + static_cast<off_t>(previous_);
+    const off_t len = static_cast<off_t>(kicked_ - previous_);
+    (void)::sync_file_range(fd_, prev, len,
+                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    (void)::posix_fadvise(fd_, prev, len, POSIX_FADV_DONTNEED);
+  }
+  previous_ = kicked_;
+  kicked_ = written;
 }
 
 // The hash needs the bytes in order, so one thread takes them one chunk after another.

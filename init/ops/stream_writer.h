@@ -3,6 +3,12 @@
 // chunk, hashing this one and the device's write of the one before all
 // overlap: an update then streams at the pace of the slowest of the three
 // (the input, hashing or the storage), not of their sum.
+//
+// write() only fills the page cache; left alone, the kernel writes most of
+// an image out in the final fsync, after the stream, so the device's work
+// would not overlap the rest. The writer starts the writeback of each
+// window it has written (sync_file_range) and waits for the window before
+// it, which also bounds the dirty memory on a board to two windows.
 #pragma once
 
 #include <condition_variable>
@@ -42,7 +48,8 @@ class StreamWriter {
  private:
   void run();
   void run_hash();
-  void release(char* buf);  // one of the buffer's consumers is done with it
+  void release(char* buf);                 // one of the buffer's consumers is done with it
+  void start_writeback(uint64_t written);  // the writer thread, after each write
 
   int fd_;
   std::string what_;
@@ -55,6 +62,9 @@ class StreamWriter {
   std::vector<std::pair<char*, int>> users_;  // per buffer: consumers not done with it yet
   Sha256* hash_;
   uint64_t written_ = 0;
+  off_t base_ = 0;         // the fd's offset when the stream began
+  uint64_t kicked_ = 0;    // bytes whose writeback was started
+  uint64_t previous_ = 0;  // start of the window before the last one kicked
   bool closing_ = false;
   std::optional<Error> error_;
   std::thread thread_;

@@ -74,9 +74,15 @@ VARIANTS = [
     ("strata_lz4", "strata-init, initramfs lz4"),
     ("strata_zstd", "strata-init, initramfs zstd"),
     ("strata_none", "strata-init, initramfs uncompressed"),
+    # strata-init's boot as a flashed board boots: Debian's U-Boot as the
+    # firmware loads the kernel and initramfs from the disk's boot-a.
+    ("strata_uboot", "strata-init through U-Boot"),
 ]
 COMPRESSED = {"strata_lz4": "lz4", "strata_zstd": "zstd", "strata_none": "none"}
+FIRMWARE = {"strata_uboot"}
 MARKER = r"strata-bench: marker"
+# marker-init's counter: the ARM generic timer since the machine started (firmware included).
+COUNTER = r"strata-bench: marker: real init reached \(counter (\d+) at (\d+) Hz\)"
 FAILED = r"strata-bench: FAILED[^\n]*|strata: BOOT FAILED[^\n]*"
 TS = r"\[\s*(\d+)\.(\d{6})\] "
 
@@ -173,7 +179,6 @@ def build_artifacts(board, bv, cc, work):
     disk = os.path.join(work, "disk.img")
     # One image for every variant: the verity tree after the squashfs is unused by the others.
     run([os.path.join(tools, "mkrootfs"), "--verity", board, root, "squashfs", "1", extra])
-    run([os.path.join(tools, "mkdisk"), board, disk, f"root-a={root}"])
     config = os.path.join(HERE, "strata.ini")
     with open(root + ".verity") as f:
         verity_line = f.read().strip()
@@ -190,8 +195,23 @@ def build_artifacts(board, bv, cc, work):
         initrds[key] = os.path.join(work, f"{key}.cpio.{COMPRESSED.get(key, 'gzip')}")
         env = dict(os.environ, STRATA_INITRAMFS_COMPRESS=COMPRESSED.get(key, "gzip"))
         run([os.path.join(tools, "mkinitramfs"), board, init, initrds[key], configs.get(key, config)], env=env)
+    # Through U-Boot: the same kernel and strata-init initramfs on boot-a, the
+    # boot script (bootloader = none) on boot, the same kernel words. One disk
+    # for every variant; the direct boots never read those two partitions.
+    for key in FIRMWARE:
+        initrds[key] = initrds["strata"]
+        inits[key] = strata_init
+    boot_script, boot_a = os.path.join(work, "boot.vfat"), os.path.join(work, "boot-a.vfat")
+    run([os.path.join(tools, "mkbootfs"), "script", board, boot_script, "none"])
+    run([os.path.join(tools, "mkbootfs"), "slot", board, boot_a, bv_out(board, "vmlinuz"), initrds["strata"],
+         *WORDS_ICOUNT.split()])
+    run([os.path.join(tools, "mkdisk"), board, disk, f"root-a={root}", f"boot={boot_script}", f"boot-a={boot_a}"])
     return {"disk": disk, "root": root, "initrds": initrds, "inits": inits, "verity": verity_line,
             "floor_needed_modules": needed}
+
+
+def bv_out(board, name):
+    return os.path.join(TOP, "out", board, name)
 
 
 def job_modules(board_modules):
@@ -223,6 +243,16 @@ def parse_console(text):
     r["init_us"] = usec(m) if m else None
     m = re.search(TS + MARKER, text)
     r["marker_us"] = usec(m) if m else None
+    # Machine start -> the marker on the generic timer, minus the kernel's own
+    # clock at the marker: the time before the kernel started its clock.
+    m = re.search(COUNTER, text)
+    if m and r["marker_us"] is not None:
+        r["machine_to_marker_us"] = int(m.group(1)) * 1_000_000 // int(m.group(2))
+        r["firmware_us"] = r["machine_to_marker_us"] - r["marker_us"]
+    # U-Boot's autoboot countdown (bootdelay of its default environment).
+    m = re.search(r"Hit any key to stop autoboot:\s+(\d+)", text)
+    if m:
+        r["bootdelay_s"] = int(m.group(1))
     # "strata: stage modules: 2090 ms" (the summary lines, not the
     # "stage modules: 12 modules, 0 problems, ..." progress line).
     r["stages"] = {s: int(ms) for s, ms in re.findall(r"strata: stage ([\w-]+): (\d+) ms\s*$", text, re.M)}
@@ -261,7 +291,7 @@ def boot_once(board, art, key, mode, n, timeout, logdir):
     if os.path.exists(logfile):
         os.remove(logfile)
     m = Machine(board, art["disk"], words=art["words"][mode], initrd=art["initrds"][key], log=logfile,
-                qemu_extra=art["qemu_extra"][mode])
+                qemu_extra=art["qemu_extra"][mode], firmware=key in FIRMWARE)
     t0 = time.monotonic()
     result = {"log": os.path.relpath(logfile, TOP)}
     try:
@@ -297,6 +327,9 @@ def summarise(runs):
         "init_to_marker_ms": [(r["marker_us"] - r["init_us"]) / 1000 for r in ok],
         "kernel_to_marker_ms": [r["marker_us"] / 1000 for r in ok],
     }
+    if all(r.get("firmware_us") is not None for r in ok):
+        metrics["firmware_to_kernel_ms"] = [r["firmware_us"] / 1000 for r in ok]
+        metrics["machine_to_marker_ms"] = [r["machine_to_marker_us"] / 1000 for r in ok]
     if all(r.get("modules_us") for r in ok):
         metrics["init_to_modules_ms"] = [(r["modules_us"] - r["init_us"]) / 1000 for r in ok]
         metrics["modules_to_marker_ms"] = [(r["marker_us"] - r["modules_us"]) / 1000 for r in ok]
@@ -321,6 +354,8 @@ def summarise(runs):
             per_module.setdefault(name, []).append(ms)
     if per_module:
         s["module_ms"] = {name: statistics.median(v) for name, v in per_module.items()}
+    if ok[0].get("bootdelay_s") is not None:
+        s["bootdelay_s"] = ok[0]["bootdelay_s"]
     if ok[0].get("modules_needs"):
         s["modules_needs"] = ok[0]["modules_needs"]
     if ok[0].get("modules_count") is not None:
@@ -341,6 +376,103 @@ def run_boots(board, art, mode, runs, timeout, logdir):
         for key, _ in VARIANTS:
             results[key].append(boot_once(board, art, key, mode, n, timeout, logdir))
     return {key: {"summary": summarise(rs), "runs": rs} for key, rs in results.items()}
+
+
+# ---------------------------------------------------------------- updates in the guest
+
+def update_in_guest(board, bv, cc, work, logdir, qemu_extra, image_mib, reps, timeout, words=WORDS_ICOUNT,
+                    tag="icount"):
+    """`strata update -` inside the board under QEMU (virtual time, like the
+    boots) against its parts alone: the same bundle bytes through the same
+    pipe (`tail | head` from a raw drive) into tests/bench/stream-bench.c,
+    which only reads them, hashes them (OpenSSL's SHA-256, the engine strata
+    links) or writes them to the idle slot's partition and fsyncs (the
+    device's plain write). Page cache dropped before each run."""
+    from slots import Tape  # the e2e tests' bundle drive (tests/e2e/slots.py)
+    import random
+    triplet = os.path.basename(cc)[:-len("-gcc")]
+    sysroot = bv["SYSROOT"]
+    sb = os.path.join(work, "stream-bench")
+    run([cc, "-static", "-O2", "-s", "-Wall", "-Wextra", "-Werror", f"-I{sysroot}/usr/include",
+         f"-I{sysroot}/usr/include/{triplet}", "-o", sb, os.path.join(HERE, "stream-bench.c"),
+         f"-L{sysroot}/usr/lib/{triplet}", "-lcrypto"])
+    # Root images of incompressible bytes (squashfs stores them as they are), one bundle per run.
+    # Built again only when the size or the board's key changed (mksquashfs of random bytes takes minutes).
+    extra = os.path.join(work, "update-extra")
+    stamp = os.path.join(work, "update-bundles.stamp")
+    with open(bv_out(board, os.path.join("keys", "update.pub"))) as f:
+        want = f"{image_mib} MiB, {reps} bundles, key {f.read().strip()}"
+    bundles = [os.path.join(work, f"update-v{n + 2}.bundle") for n in range(reps)]
+    if not os.path.exists(stamp) or open(stamp).read() != want or not all(map(os.path.exists, bundles)):
+        shutil.rmtree(extra, ignore_errors=True)
+        os.makedirs(os.path.join(extra, "opt"))
+        with open(os.path.join(extra, "opt", "payload.bin"), "wb") as f:
+            f.write(random.Random(15).randbytes(image_mib << 20))
+        for n, path in enumerate(bundles):
+            run([os.path.join(TOP, "tools", "mkbundle"), board, str(n + 2), path, extra])
+        with open(stamp, "w") as f:
+            f.write(want)
+    tape = Tape(os.path.join(work, "update-tape.img"), bundles + [sb])
+    disk = os.path.join(work, "update-disk.img")
+    shutil.copyfile(bv_out(board, "disk.img"), disk)
+    logfile = os.path.join(logdir, f"update-{tag}.log")
+    if os.path.exists(logfile):
+        os.remove(logfile)
+    m = Machine(board, disk, words=words, drives=[tape.path], log=logfile, qemu_extra=qemu_extra)
+    result = {"qemu_extra": qemu_extra, "image_mib": image_mib, "bundle_bytes": [os.path.getsize(b) for b in bundles], "log":
+              os.path.relpath(logfile, TOP), "runs": []}
+    t0 = time.monotonic()
+    try:
+        m.start()
+        m.wait_shell(timeout)
+        m.ok(f"{tape.stream(reps)} > /tmp/stream-bench && chmod +x /tmp/stream-bench", timeout)
+        dev = m.ok("for d in /sys/class/block/*; do grep -qx PARTNAME=root-b $d/uevent && echo /dev/${d##*/}; done; true")
+        dev = dev.strip()
+        result["device"] = dev
+        # The bundle from RAM: BusyBox's tail | head from the drive moves ~1 MiB/s here and
+        # would be all the measurement shows. A tmpfs of its own (the board's /tmp is on
+        # the data partition).
+        m.ok("mkdir -p /run/bench && mount -t tmpfs -o size=128m bench /run/bench", timeout)
+        bundle = "/run/bench/update.bundle"
+        drop = "sync; echo 3 > /proc/sys/vm/drop_caches"
+        line = r"stream-bench \w+: (\d+) bytes in ([\d.]+) s"
+        for n in range(reps):
+            r = {}
+            start, length = tape.entries[n]
+            if start % 4096 == 0 and length % 4096 == 0:
+                get = f"dd if={tape.device()} of={bundle} bs=4096 skip={start // 4096} count={length // 4096} 2>/dev/null"
+            else:
+                get = f"{tape.stream(n)} > {bundle}"
+            m.ok(get, timeout)
+            for mode, cmd in (("read", "/tmp/stream-bench read"), ("hash", "/tmp/stream-bench hash"),
+                              ("write", f"/tmp/stream-bench write {dev}")):
+                pre = f"blockdev --setrw {dev} && " if mode == "write" else ""
+                post = f"; blockdev --setro {dev}" if mode == "write" else ""
+                out = m.ok(f"{pre}{drop}; {cmd} < {bundle}{post}", timeout)
+                found = re.search(line, out)
+                if not found:
+                    raise BootError(f"no stream-bench line in: {out}")
+                r[mode + "_s"], r[mode + "_bytes"] = float(found.group(2)), int(found.group(1))
+            # The update's own figure (streaming: read, hash, write, fsync) and the whole command.
+            out = m.ok(f"{drop}; read a b < /proc/uptime; strata update - < {bundle}; read c d < /proc/uptime; "
+                       "echo uptime $a $c", timeout)
+            found = re.search(r"update done: version \S+ in slot \w \(([\d.]+) MiB in ([\d.]+) s", out)
+            up = re.search(r"uptime ([\d.]+) ([\d.]+)", out)
+            if not found or not up:
+                raise BootError(f"strata update did not report its speed: {out}")
+            r["update_mib"], r["update_s"] = float(found.group(1)), float(found.group(2))
+            r["update_total_s"] = float(up.group(2)) - float(up.group(1))
+            log(f"update in the guest ({tag}), run {n + 1}: " + ", ".join(f"{k} {v}" for k, v in r.items() if k.endswith("_s")))
+            result["runs"].append(r)
+        m.send("poweroff -f\n")
+        m.wait_exit(60)
+    except (BootError, AssertionError) as e:
+        result["error"] = str(e).splitlines()[0]
+        log(f"update in the guest failed: {result['error']} (see {result['log']})")
+    finally:
+        m.close()
+    result["wall_s"] = round(time.monotonic() - t0, 1)
+    return result
 
 
 # ---------------------------------------------------------------- sizes
@@ -400,6 +532,8 @@ def size_report(board, bv, art):
               "verity": "strata-init"}
     labels.update({key: "strata-init" for key in COMPRESSED})
     for key, _ in VARIANTS:
+        if key in FIRMWARE:
+            continue  # the strata-init variant's initramfs, booted another way
         out["initramfs"][key] = sizes.initramfs_breakdown(art["initrds"][key], labels[key])
     board_initrd = os.path.join(bv["OUT"], "initramfs.cpio.gz")
     if os.path.exists(board_initrd):
@@ -424,6 +558,10 @@ def main():
                          "(noisy; TCG translation cost counts there; default 0)")
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("BENCH_TIMEOUT", 300)),
                     help="seconds one boot may take on the host before it counts as failed")
+    ap.add_argument("--update-mib", type=int, default=int(os.environ.get("BENCH_UPDATE_MIB", 32)),
+                    help="MiB of the root image `strata update` streams inside the guest (0: skip; default 32)")
+    ap.add_argument("--update-runs", type=int, default=int(os.environ.get("BENCH_UPDATE_RUNS", 2)),
+                    help="updates (each after its baselines) in the one guest boot (default 2)")
     ap.add_argument("--json", help="default: out/BOARD/bench.json")
     ap.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
     args = ap.parse_args()
@@ -455,6 +593,14 @@ def main():
         data["wall"] = {"qemu_args": f"{bv['BOARD_QEMU']} {bv['BOARD_QEMU_ARGS']}",
                         "kernel_cmdline": f"{bv['BOARD_CMDLINE']} {WORDS_WALL}",
                         "results": run_boots(args.board, art, "wall", args.wall_runs, args.timeout, logdir)}
+    if args.update_mib > 0:
+        log(f"`strata update` of a {args.update_mib} MiB image inside the guest, {args.update_runs} runs")
+        data["guest_update"] = update_in_guest(args.board, bv, cc, work, logdir, qemu_icount, args.update_mib,
+                                               args.update_runs, args.timeout)
+        # The same without -icount, with two vCPUs (multi-threaded TCG): the host's real time, where
+        # the update's threads can run at once. Noisy (a shared host), but it shows the overlap.
+        data["guest_update_smp2"] = update_in_guest(args.board, bv, cc, work, logdir, "-smp 2", args.update_mib,
+                                                    args.update_runs, args.timeout, words=WORDS_WALL, tag="smp2")
     log("sizes")
     data["sizes"] = size_report(args.board, bv, art)
     data["bench_wall_s"] = round(time.monotonic() - t_start, 1)

@@ -220,6 +220,9 @@ def markdown(data, json_rel):
                 f"{st} {ms(ws['stages'][st]['median'], 0)}" for st in STAGE_ORDER if st in ws["stages"]) + ".")
         w("")
 
+    uboot_markdown(data, w)
+    guest_update_markdown(data, w)
+
     sz = data["sizes"]
     w("### Size\n")
     w("The static strata-init of each architecture built in this tree (the benchmarked one, then the "
@@ -299,6 +302,106 @@ def markdown(data, json_rel):
     return "\n".join(out)
 
 
+def uboot_markdown(data, w):
+    """Boot through U-Boot against QEMU loading the kernel itself, from the
+    generic timer the marker reads (machine start) and the kernel's clock."""
+    ic = data["icount"]["results"]
+    d, u = ic.get("strata", {}).get("summary", {}), ic.get("strata_uboot", {}).get("summary", {})
+    if not u.get("ok") or "firmware_to_kernel_ms" not in u:
+        if "strata_uboot" in ic:
+            w("### Boot through U-Boot\n")
+            w(f"No boot through U-Boot reached the marker: {'; '.join(u.get('errors', [])) or 'no counter'}.\n")
+        return
+    w("### Boot through U-Boot\n")
+    w("The same strata-init boot as the board boots from flash: Debian's U-Boot as QEMU's firmware (`-bios`), its "
+      "distro boot finds the boot script on the disk's `boot` partition (`tools/mkbootfs script`, bootloader = none), "
+      "which loads the kernel, this initramfs and the command line (the same words) from `boot-a` (vfat); against "
+      "QEMU loading the kernel and initramfs itself (`-kernel`, `-initrd`: the direct path above). Same disk, "
+      "virtual time. Firmware start → kernel is the ARM generic timer the marker init reads (it counts from the "
+      "machine's start) minus the kernel's own clock at the marker (which starts when the kernel registers that "
+      "timer): everything before the kernel's clock, firmware and, on 32-bit ARM, the zImage's self-decompression.\n")
+    w("| boot | firmware start → kernel | kernel start → /init | /init → real init | firmware start → real init | runs |")
+    w("|---|---:|---:|---:|---:|---|")
+    for label, x in (("direct (`-kernel`, `-initrd`)", d), ("through U-Boot", u)):
+        w(f"| {label} | {ms(med(x, 'firmware_to_kernel_ms'))} | {ms(med(x, 'kernel_to_init_ms'))} | "
+          f"{ms(med(x, 'init_to_marker_ms'))} | {ms(med(x, 'machine_to_marker_ms'))} | {x['ok']} |")
+    w("")
+    extra = med(u, "machine_to_marker_ms") - med(d, "machine_to_marker_ms")
+    notes = [f"Through U-Boot the boot takes {extra:,.0f} ms more ({ratio(med(u, 'machine_to_marker_ms'), med(d, 'machine_to_marker_ms'))})"]
+    if u.get("bootdelay_s"):
+        notes.append(f"{u['bootdelay_s'] * 1000:,} ms of it U-Boot's autoboot countdown (`bootdelay={u['bootdelay_s']}` "
+                     "of the default environment Debian's U-Boot keeps in pflash; a board sets it to 0 or -2 in its "
+                     "own U-Boot build)")
+    w("- " + "; ".join(notes) + ".")
+    w("- After the kernel starts the two boots are the same: kernel start → /init "
+      f"{ms(med(d, 'kernel_to_init_ms'))} and {ms(med(u, 'kernel_to_init_ms'))}, /init → real init "
+      f"{ms(med(d, 'init_to_marker_ms'))} and {ms(med(u, 'init_to_marker_ms'))} (direct, U-Boot).\n")
+
+
+def guest_figures(g):
+    """Medians of one guest-update boot: seconds and MiB/s per part, the ratio to the slower of hash and write."""
+    runs = g["runs"]
+    m = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    bmib = m["write_bytes"] / (1 << 20)
+    f = {"mib": m["update_mib"], "runs": len(runs)}
+    for k in ("read", "hash", "write"):
+        f[k + "_s"], f[k] = m[k + "_s"], bmib / m[k + "_s"]
+    f["update_s"], f["update"] = m["update_s"], m["update_mib"] / m["update_s"]
+    f["total_s"], f["total"] = m["update_total_s"], m["update_mib"] / m["update_total_s"]
+    f["slower"] = "hash" if f["hash"] < f["write"] else "write"
+    f["ratio"] = f["update"] / min(f["hash"], f["write"])
+    return f
+
+
+def guest_update_markdown(data, w):
+    """`strata update -` inside the guest against its parts alone (bench.py update_in_guest)."""
+    boots = [(key, label) for key, label in (("guest_update", "virtual time, 1 vCPU (`-icount`)"),
+                                             ("guest_update_smp2", "wall clock, 2 vCPUs (`-smp 2`, no `-icount`)"))
+             if key in data]
+    if not boots:
+        return
+    w("### Update streaming inside QEMU\n")
+    ok = []
+    for key, label in boots:
+        g = data[key]
+        if g.get("error") or not g.get("runs"):
+            w(f"- {label}: the update inside the guest did not complete: {g.get('error', 'no runs')} (`{g.get('log')}`).")
+        else:
+            ok.append((key, label, guest_figures(g)))
+    if not ok:
+        w("")
+        return
+    f0 = ok[0][2]
+    w(f"`strata update -` on the board itself (its own disk image and config, booted directly) writing a bundle of a "
+      f"{f0['mib']:.1f} MiB root image (random bytes) into the idle slot `{data[ok[0][0]].get('device')}` (virtio-blk), "
+      "against the same bundle bytes in the update's 256 KiB chunks through `tests/bench/stream-bench.c`: read only, "
+      "SHA-256 only (OpenSSL's `SHA256_Update`, the engine strata links) and a plain `write()` to the same partition "
+      "with an `fsync` (dd-like). Every one reads the bundle from a tmpfs (BusyBox's `tail | head` from a drive moves "
+      "about 1 MiB/s of virtual time here and would be all it showed); page cache dropped before each run; "
+      f"{f0['runs']} runs per boot, medians; every run in `bench.json` (`guest_update*`), the consoles in "
+      f"`out/{data['board']}/bench/logs/update-*.log`. The update's figure is its own (`update done: ... MiB in S s`: "
+      "read, hash, write, fsync); the whole command adds the slot record, the write window, the read-back and the "
+      "upper. Two boots: in virtual time like the boot benchmarks (one vCPU: `-icount` runs guest code on one "
+      "thread), and without `-icount` with two vCPUs in the host's real time, where the update's threads can run "
+      "at once (noisy: a shared host).\n")
+    w("| | " + " | ".join(label for _, label, _ in ok) + " |")
+    w("|---|" + "---:|" * len(ok))
+    for k, what in (("read", "read only (the bundle from tmpfs)"), ("hash", "SHA-256 only"),
+                    ("write", "plain write + fsync to the slot"),
+                    ("update", "`strata update`: streaming (read, hash, write, fsync)"),
+                    ("total", "`strata update`: the whole command")):
+        w(f"| {what} | " + " | ".join(f"{f[k + '_s']:.2f} s, {f[k]:,.1f} MiB/s" for _, _, f in ok) + " |")
+    w("| **streaming / the slower of hash and write** | " +
+      " | ".join(f"**{f['ratio']:.2f}×** ({'SHA-256' if f['slower'] == 'hash' else 'write'} slower)" for _, _, f in ok) + " |")
+    w("")
+    for key, label, f in ok:
+        serial = f["hash_s"] + f["write_s"] - f["read_s"]
+        w(f"- {label}: hash and write one after the other would take {serial:.2f} s (hash + write − the read both "
+          f"include); streaming took {f['update_s']:.2f} s, {f['update_s'] / serial:.2f}× that, "
+          f"{f['update_s'] / max(f['hash_s'], f['write_s']):.2f}× the slower alone.")
+    w("")
+
+
 def update_markdown(data, json_rel, binary="build/bench-host/tests/system/strata_update_bench"):
     """The "Update streaming" subsection, from strata_update_bench's JSON."""
     r = data["results"]
@@ -343,6 +446,66 @@ def update_markdown(data, json_rel, binary="build/bench-host/tests/system/strata
       f"Streaming ran at {write / stream:.2f}× the plain write's speed. With the three overlapped, "
       f"the floor is the device's write "
       f"({write:.2f} s); streaming took {stream:.2f} s, {stream / write:.2f}× that floor.\n")
+    return "\n".join(out)
+
+
+def summary_markdown(boards, host_update=None):
+    """Every figure of issue 15's goals, one column per board, from each
+    board's bench.json (and the host's bench-update.json)."""
+    names = list(boards)
+    out = []
+    w = out.append
+    w("### Summary: every figure side by side\n")
+    w("From the runs below (" + "; ".join(f"{b}: git `{d['env']['git']}`, {d['env']['date']}" for b, d in boards.items())
+      + "). Virtual ms; ratios of medians; goals from issue 15.\n")
+    w("| figure | " + " | ".join(names) + " | goal |")
+    w("|---|" + "---:|" * len(names) + "---|")
+
+    def summ(d, key):
+        return d["icount"]["results"].get(key, {}).get("summary", {})
+
+    def row(label, fn, goal=""):
+        cells = []
+        for b in names:
+            try:
+                cells.append(fn(boards[b]))
+            except (KeyError, TypeError, ZeroDivisionError):
+                cells.append("–")
+        w(f"| {label} | " + " | ".join(cells) + f" | {goal} |")
+
+    def r(a, b, metric="init_to_marker_ms"):
+        return lambda d: ratio(med(summ(d, a), metric), med(summ(d, b), metric))
+
+    row("/init → real init, strata-init", lambda d: ms(med(summ(d, "strata"), "init_to_marker_ms")))
+    row("strata-init / floor (every module)", r("strata", "floor"), "≤ 1.00×")
+    row("strata-init / floor (needed modules only)", r("strata", "floor_needed"), "≤ 1.03×")
+    row("… after the modules", r("strata", "floor_needed", "modules_to_marker_ms"), "≤ 1.15×")
+    row("BusyBox script / strata-init", r("script", "strata"), "≥ 1.25×")
+    row("stage devices (probe), strata-init",
+        lambda d: ms(summ(d, "strata")["stages"]["devices"]["median"], 0))
+    row("kernel start → /init (gzip initramfs)", lambda d: ms(med(summ(d, "strata"), "kernel_to_init_ms")))
+    def fastest(d):
+        t, what = min((med(summ(d, k), "kernel_to_init_ms"), v) for k, v in COMPRESSION.items() if summ(d, k).get("ok"))
+        return f"{ms(t)} ({what})"
+
+    row("kernel start → /init, fastest initramfs compression", fastest)
+    row("direct: machine start → kernel clock", lambda d: ms(med(summ(d, "strata"), "firmware_to_kernel_ms")))
+    row("U-Boot: firmware start → kernel clock", lambda d: ms(med(summ(d, "strata_uboot"), "firmware_to_kernel_ms")))
+    row("U-Boot: kernel start → /init", lambda d: ms(med(summ(d, "strata_uboot"), "kernel_to_init_ms")))
+    row("U-Boot: /init → real init", lambda d: ms(med(summ(d, "strata_uboot"), "init_to_marker_ms")))
+    row("U-Boot: firmware start → real init", lambda d: ms(med(summ(d, "strata_uboot"), "machine_to_marker_ms")))
+    row("strata-init, stripped", lambda d: f"{d['sizes']['binaries'][0]['bytes']:,} B", "≤ 1,200,000 B (aarch64)")
+
+    for key, what in (("guest_update", "virtual time, 1 vCPU"), ("guest_update_smp2", "wall clock, 2 vCPUs")):
+        row(f"in QEMU ({what}): SHA-256 / plain write / streaming, MiB/s", lambda d: "{hash:,.1f} / {write:,.1f} / "
+            "{update:,.1f}".format(**guest_figures(d[key])))
+        row(f"in QEMU ({what}): streaming / slower of hash and write",
+            lambda d: f"{guest_figures(d[key])['ratio']:.2f}×", "≥ 0.9×")
+    if host_update:
+        m = {k: statistics.median(v) for k, v in host_update["results"].items()}
+        cells = [f"{m['write_s'] / m['update_stream_s']:.2f}×" if i == 0 else "" for i in range(len(names))]
+        w("| host (x86, loop device): streaming / plain write | " + " | ".join(cells) + " | ≥ 0.8× |")
+    w("")
     return "\n".join(out)
 
 

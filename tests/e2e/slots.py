@@ -139,11 +139,14 @@ class Tape:
             out.write(b"\0" * 4096)
         self.sectors = os.path.getsize(path) // 512
 
+    def device(self):
+        """The guest's name for this drive (found by its size), as a shell word."""
+        return f"$(for d in /sys/block/vd*; do [ \"$(cat $d/size)\" = {self.sectors} ] && echo /dev/${{d##*/}}; done)"
+
     def stream(self, i, size=None):
         """The guest command that writes bundle i (or its first SIZE bytes) to stdout."""
         start, length = self.entries[i]
-        dev = f"$(for d in /sys/block/vd*; do [ \"$(cat $d/size)\" = {self.sectors} ] && echo /dev/${{d##*/}}; done)"
-        return f"tail -c +{start + 1} {dev} | head -c {size if size is not None else length}"
+        return f"tail -c +{start + 1} {self.device()} | head -c {size if size is not None else length}"
 
 
 def slots(m):
