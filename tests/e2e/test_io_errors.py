@@ -165,6 +165,35 @@ class IoErrors(unittest.TestCase):
         m.power_cut()
         self.assert_intact(self.boot(disk))
 
+    def test_copy_up_write_error_reported_lower_kept(self):
+        # Where the copy-up lands: the same boot on a copy of the disk, without
+        # errors (ext4's delayed allocation aims at a fixed block group, so a
+        # file copied up from the same state lands in the same place).
+        probe = self.disk("copy-up-probe.img")
+        m = self.boot(probe)
+        lower = m.ok("md5sum /usr/bin/strata").split()[0]
+        m.ok("touch /usr/bin/strata && sync")
+        m.power_cut()
+        at = faults.ext4_file_sector(probe, "data", "/strata/upper-b/data/usr/bin/strata")
+        # Writes fail in the free blocks from 2 MiB before to 4 MiB after it, every 32 KiB
+        # (the 1.2 MB copy is written in larger requests): the copy-up's data cannot be written.
+        disk = self.disk("copy-up.img")
+        sectors = faults.ext4_free_sectors(disk, "data", at - 4096, at + 8192, 64)
+        self.assertGreater(len(sectors), 100)
+        m = self.boot(disk, [{"event": "write_aio", "sector": s} for s in sectors])
+        rc, out = m.sh("touch /usr/bin/strata")
+        # The writer is told; / still shows the lower's file, whole (nothing half copied hides it).
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn("Input/output error", out)
+        self.assertEqual(m.ok("md5sum /usr/bin/strata").split()[0], lower)
+        self.assertIn("boot:      ok", m.ok("strata status"))
+        self.assertEqual(m.ok(f"cat {MARKER}").strip(), "kept")
+        m.power_cut()
+        m = self.boot(disk)
+        self.assert_intact(m)
+        self.assertEqual(m.ok("md5sum /usr/bin/strata").split()[0], lower)
+        m.ok("touch /usr/bin/strata")  # the next boot copies it up
+
     # -- the target slot during an update -----------------------------------
 
     def update_fails(self, disk, rules, message, boot_again=True):
