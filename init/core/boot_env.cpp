@@ -124,7 +124,7 @@ std::string describe(const BootEnv& e) {
 std::vector<std::string> describe_boot(const BootloaderWords& w) {
   std::vector<std::string> out;
   if (w.state_missing)
-    out.push_back("the bootloader found no valid copy of its state (blank or torn) and booted slot a");
+    out.push_back("the bootloader found no valid copy of its state (blank, torn or unreadable) and booted slot a");
   if (w.fallback_from)
     out.push_back(slot_word(*w.fallback_from) + " used up its boot tries without `strata mark-good`: " +
                   "the bootloader booted " + (w.slot ? slot_word(*w.slot) : std::string("the other slot")));

@@ -181,7 +181,8 @@ Status SlotStore::write(SlotState state, const std::string& what) {
   // The bootloader state last: it decides what boots, so its write commits the change.
   crash_point("state-" + what + "-before-bootloader");
   if (auto s = bootloader_write(boot_env_of(state)); !s)
-    return plain_error("the slot record is written but the bootloader state is not: " + s.error().message());
+    return plain_error("the slot record is written but the bootloader state is not (" + s.error().message() +
+                       "): the bootloader boots by its state as it was; `strata status` shows both");
   return {};
 }
 

@@ -36,6 +36,36 @@ def ext4_file_sector(disk, partition, path):
     return start + block * block_size // SECTOR
 
 
+def ext4_free_sectors(disk, partition, first, last, step):
+    """Disk sectors from FIRST to LAST (disk sectors), every STEP, that lie in
+    free blocks of the ext4 filesystem in PARTITION: where new data goes and
+    nothing already written lies."""
+    start, size = partitions(disk)[partition]
+    with tempfile.TemporaryDirectory() as tmp:
+        image = os.path.join(tmp, "part.img")
+        subprocess.run(["dd", f"if={disk}", f"of={image}", f"bs={SECTOR}", f"skip={start}", f"count={size}",
+                        "conv=sparse", "status=none"], check=True)
+        out = subprocess.run(["dumpe2fs", image], check=True, capture_output=True, text=True).stdout
+    block_size = int(next(l for l in out.splitlines() if l.startswith("Block size:")).split()[-1])
+    free = []
+    for line in out.splitlines():
+        line = line.strip()
+        if not line.startswith("Free blocks: "):
+            continue
+        for r in line[len("Free blocks: "):].split(","):
+            r = r.strip()
+            if r:
+                a, _, b = r.partition("-")
+                free.append((int(a), int(b or a)))
+    per_block = block_size // SECTOR
+    out = []
+    for s in range(first, last, step):
+        block = (s - start) // per_block
+        if any(a <= block <= b for a, b in free):
+            out.append(s)
+    return out
+
+
 def blkdebug(path, rules):
     """Writes a blkdebug config: each rule a dict with event (read_aio,
     write_aio, flush_to_disk: the requests of that kind fail, from the first

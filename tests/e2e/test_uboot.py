@@ -193,7 +193,7 @@ class BootloaderCounts(BoardTest):
         # Both copies blank: slot a, visibly, nothing written.
         blank_state(disk, self.board)
         m = self.boot(disk, firmware=True)
-        m.expect(r"strata-boot: bootloader state: no valid copy \(blank or torn\): booting slot a, writing nothing", 60)
+        m.expect(r"strata-boot: bootloader state: no valid copy \(blank, torn or unreadable\): booting slot a, writing nothing", 60)
         m.wait_shell(120)
         self.assertTrue(m.seen(r"the bootloader found no valid copy of its state"))
         out = m.ok("strata status")

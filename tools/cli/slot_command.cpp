@@ -29,7 +29,7 @@ int slot_command(const Context& c, const std::string& which, bool reboot) {
   if (*next == r.state && r.health == strata::StateHealth::kOk) {
     std::printf("strata: slot %c: nothing to change (%s)\n", running, strata::describe(r.state).c_str());
   } else {
-    if (auto s = store.write(*next, which); !s) return fail("cannot write the slot record: " + s.error().message());
+    if (auto s = store.write(*next, which); !s) return fail(which + " failed: " + s.error().message());
     std::printf("strata: %s: %s\n", which.c_str(), strata::describe(store.read().state).c_str());
   }
   return which == "rollback" && reboot ? reboot_now() : 0;

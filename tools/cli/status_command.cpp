@@ -70,6 +70,7 @@ struct BootloaderView {
   std::string device;
   std::optional<strata::BootEnv> env;
   std::string detail;
+  std::string warning;  // a copy that cannot be read while the other is used
   std::vector<std::string> disagreements;
 };
 
@@ -87,6 +88,7 @@ BootloaderView bootloader_view(const Context& c) {
   }
   v.env = r->env;
   v.detail = r->detail;
+  v.warning = r->warning;
   if (v.env) {
     auto rec = strata::SlotStore(strata::data::kSlotState).read_record();
     if (rec.health != strata::StateHealth::kUnavailable)
@@ -96,7 +98,8 @@ BootloaderView bootloader_view(const Context& c) {
 }
 
 nlohmann::json bootloader_json(const BootloaderView& v) {
-  nlohmann::json j = {{"device", v.device}, {"detail", v.detail}, {"disagreements", v.disagreements}};
+  nlohmann::json j = {
+      {"device", v.device}, {"detail", v.detail}, {"warning", v.warning}, {"disagreements", v.disagreements}};
   if (v.env) {
     j["order"] = std::string(1, strata::slot_name(v.env->first)) + " " +
                  std::string(1, strata::slot_name(strata::other_slot(v.env->first)));
@@ -113,6 +116,7 @@ void print_bootloader(const BootloaderView& v) {
   else
     std::printf("bootloader: uboot (%s): no valid state: %s (U-Boot boots slot a)\n", v.device.c_str(),
                 v.detail.c_str());
+  if (!v.warning.empty()) std::printf("  WARNING: %s\n", v.warning.c_str());
   for (const auto& d : v.disagreements) std::printf("  DISAGREE: %s\n", d.c_str());
 }
 

@@ -22,8 +22,15 @@ if test "@BOOTLOADER@" = uboot; then
   setenv strata_valid0 0
   setenv strata_valid1 0
   virtio dev ${devnum}
-  virtio read @ADDR_COPY0@ @STATE_LBA0@ @ENV_BLOCKS@
-  virtio read @ADDR_COPY1@ @STATE_LBA1@ @ENV_BLOCKS@
+  # A copy that cannot be read is zeroed, so its CRC fails and the other is used.
+  if virtio read @ADDR_COPY0@ @STATE_LBA0@ @ENV_BLOCKS@; then setenv strata_read ok; else
+    echo "strata-boot: cannot read copy 0 of the bootloader state (block @STATE_LBA0@): read error"
+    mw.b @ADDR_COPY0@ 0 @ENV_SIZE@
+  fi
+  if virtio read @ADDR_COPY1@ @STATE_LBA1@ @ENV_BLOCKS@; then setenv strata_read ok; else
+    echo "strata-boot: cannot read copy 1 of the bootloader state (block @STATE_LBA1@): read error"
+    mw.b @ADDR_COPY1@ 0 @ENV_SIZE@
+  fi
   setexpr.b strata_flags0 *@ADDR_FLAGS0@
   setexpr.b strata_flags1 *@ADDR_FLAGS1@
   # A copy is valid when the CRC-32 of its data matches its first 4 bytes
@@ -51,7 +58,7 @@ if test "@BOOTLOADER@" = uboot; then
     fi
   fi
   if test ${strata_copy} = none; then
-    echo "strata-boot: bootloader state: no valid copy (blank or torn): booting slot a, writing nothing"
+    echo "strata-boot: bootloader state: no valid copy (blank, torn or unreadable): booting slot a, writing nothing"
     setenv strata_words "strata.slot=a strata.bootstate=none"
   else
     if test ${strata_copy} = 0; then

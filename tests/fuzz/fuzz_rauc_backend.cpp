@@ -1,0 +1,62 @@
+// libFuzzer: strata-rauc-backend's arguments (rauc_backend). The input: a
+// byte for the record (active slot, each slot's status), the booted slot and
+// tries, then commands, one a line, words split at blanks, each run on the
+// record the previous one wrote, as RAUC calls the backend in turn. Every
+// answer is one RAUC reads; every record written survives the trip to flash;
+// the booted slot is bad only after RAUC said so of it.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rauc_backend.h"
+#include "slot_state.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace strata;
+  if (size < 3) return 0;
+  constexpr SlotStatus kStatus[4] = {SlotStatus::kGood, SlotStatus::kTrial, SlotStatus::kBad, SlotStatus::kGood};
+  SlotState s = initial_slot_state();
+  s.active = data[0] & 1;
+  for (int i = 0; i < kSlotCount; i++) {
+    s.slot[i].status = kStatus[(data[0] >> (1 + 2 * i)) & 3];
+    s.slot[i].tries = s.slot[i].status == SlotStatus::kTrial ? (data[0] >> 5) + 1 : 0;
+  }
+  const int booted = data[1] & 1;
+  const int tries = data[2] % (kMaxTries + 1);
+  std::string_view rest(reinterpret_cast<const char*>(data + 3), size - 3);
+  for (int calls = 0; !rest.empty() && calls < 16; calls++) {
+    const size_t nl = rest.find('\n');
+    const std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    std::vector<std::string> args;
+    for (size_t at = 0; at < line.size();) {
+      const size_t end = std::min(line.find(' ', at), line.size());
+      if (end > at) args.emplace_back(line.substr(at, end - at));
+      at = end + 1;
+    }
+    auto r = rauc_backend(s, booted, tries, args);
+    if (!r) {
+      if (r.error().message().empty()) abort();
+      continue;
+    }
+    const std::string& cmd = args[0];
+    if (cmd.starts_with("get-")) {
+      if (r->write) abort();  // asking changes nothing
+      if (r->out != "a\n" && r->out != "b\n" && r->out != "good\n" && r->out != "bad\n") abort();
+      continue;
+    }
+    if (!r->write) abort();
+    const SlotState& n = *r->write;
+    auto back = parse_slot_state(serialize_slot_state(n));
+    if (!back || !(*back == n)) abort();
+    const bool booted_marked_bad =
+        cmd == "set-state" && args.size() == 3 && args[2] == "bad" && parse_slot_name(args[1]) == booted;
+    if (n.slot[booted].status == SlotStatus::kBad && s.slot[booted].status != SlotStatus::kBad && !booted_marked_bad)
+      abort();
+    s = n;
+  }
+  return 0;
+}
