@@ -4,7 +4,9 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
+#include <utility>
 
 #include "sha256.h"
 #include "text.h"
@@ -15,9 +17,9 @@ namespace strata {
 namespace {
 
 constexpr std::string_view kMagic = "strata-bundle 1";
-constexpr std::array<std::string_view, 8> kKeys = {"version",     "size", "sha256", "compatible",
-                                                   "min_version", "keys", "verity", "signature"};
-enum Key { kVersion, kSize, kSha256, kCompatible, kMinVersion, kKeyList, kVerity, kSignature };
+constexpr std::array<std::string_view, 9> kKeys = {"version", "size",   "sha256", "compatible", "min_version",
+                                                   "keys",    "verity", "image",  "signature"};
+enum Key { kVersion, kSize, kSha256, kCompatible, kMinVersion, kKeyList, kVerity, kImage, kSignature };
 
 // libsodium asks for sodium_init() before its signing functions. Only here,
 // not in Sha256: it blocks in getrandom(2) until the kernel's RNG is seeded,
@@ -88,13 +90,71 @@ Status check_verity(const std::optional<VerityParams>& v, uint64_t size) {
   return {};
 }
 
+// image=NAME SIZE SHA256: one image of a group.
+Result<BundleImage> parse_image(std::string_view v) {
+  const size_t s1 = v.find(' '), s2 = s1 == std::string_view::npos ? s1 : v.find(' ', s1 + 1);
+  if (s2 == std::string_view::npos || v.find(' ', s2 + 1) != std::string_view::npos)
+    return plain_error("image " + quoted(v) + " is not 'NAME SIZE SHA256' (three words, one blank between)");
+  BundleImage img;
+  img.name = std::string(v.substr(0, s1));
+  if (img.name != kBootImage && img.name != kRootImage)
+    return plain_error("image name " + quoted(img.name) +
+                       " is unknown (known: boot, root; was the bundle made by a newer strata-bundle?)");
+  auto size = parse_size(v.substr(s1 + 1, s2 - s1 - 1));
+  if (!size) return plain_error("image " + img.name + ": " + size.error().message());
+  img.size = *size;
+  auto sha = parse_sha256(v.substr(s2 + 1));
+  if (!sha) return plain_error("image " + img.name + ": " + sha.error().message());
+  img.sha256 = *sha;
+  return img;
+}
+
+// A group's images as a whole: a boot and a root image, each once, whose
+// sizes add up without wrapping (a forged size must not make the total small).
+Status check_group(const std::vector<BundleImage>& images) {
+  uint64_t total = 0;
+  for (size_t i = 0; i < images.size(); ++i) {
+    for (size_t j = 0; j < i; ++j)
+      if (images[j].name == images[i].name) return plain_error("image " + images[i].name + " is listed twice");
+    if (images[i].size > UINT64_MAX - total)
+      return plain_error("the images' sizes add up to more than " + std::to_string(UINT64_MAX) + " bytes");
+    total += images[i].size;
+  }
+  bool boot = false, root = false;
+  for (const auto& img : images) (img.name == kBootImage ? boot : root) = true;
+  if (!root) return plain_error("the group has no root image (image=root SIZE SHA256)");
+  if (!boot)
+    return plain_error("the group has no boot image: a root image alone is written as size= and sha256= lines");
+  return {};
+}
+
 // The one validator behind the parser and make_bundle_header: make never
 // writes what parse would refuse. Returns m with the hash in lowercase.
-Result<Manifest> checked(const Manifest& m) {
+Result<Manifest> checked(const Manifest& given) {
+  Manifest m = given;
+  if (m.images.size() > 1) {
+    for (auto& img : m.images) {
+      if (img.name != kBootImage && img.name != kRootImage)
+        return plain_error("image name " + quoted(img.name) + " is unknown (known: boot, root)");
+      if (img.size == 0) return plain_error("image " + img.name + ": size is 0: the image must not be empty");
+      auto sha = parse_sha256(img.sha256);
+      if (!sha) return plain_error("image " + img.name + ": " + sha.error().message());
+      img.sha256 = *sha;
+    }
+    if (auto s = check_group(m.images); !s) return s.error();
+    const BundleImage& root = *find_image(m, kRootImage);
+    m.size = root.size;
+    m.sha256 = root.sha256;
+  } else if (m.images.size() == 1) {
+    if (m.images[0].name != kRootImage) return plain_error("the group has no root image (image=root SIZE SHA256)");
+    m.size = m.images[0].size;
+    m.sha256 = m.images[0].sha256;
+  }
   if (auto s = check_name("version", m.version); !s) return s.error();
   if (m.size == 0) return plain_error("size is 0: the image must not be empty");
   auto sha = parse_sha256(m.sha256);
   if (!sha) return sha.error();
+  if (m.images.size() <= 1) m.images = {BundleImage{std::string(kRootImage), m.size, *sha}};
   if (!m.compatible.empty())
     if (auto s = check_name("compatible", m.compatible); !s) return s.error();
   if (auto s = check_min_version(m.min_version, m.version); !s) return s.error();
@@ -114,6 +174,23 @@ Result<Manifest> checked(const Manifest& m) {
 }
 
 }  // namespace
+
+const BundleImage* find_image(const Manifest& m, std::string_view name) {
+  for (const auto& img : m.images)
+    if (img.name == name) return &img;
+  return nullptr;
+}
+
+bool has_boot_image(const Manifest& m) {
+  return find_image(m, kBootImage) != nullptr;
+}
+
+uint64_t images_size(const Manifest& m) {
+  if (m.images.empty()) return m.size;
+  uint64_t total = 0;
+  for (const auto& img : m.images) total += img.size;
+  return total;
+}
 
 Result<BundleHeader> parse_bundle_header(std::string_view block) {
   auto fail = [](const std::string& why) { return plain_error("bundle header: " + why); };
@@ -149,7 +226,8 @@ Result<BundleHeader> parse_bundle_header(std::string_view block) {
     return fail("line " + std::to_string(line_of(text.size())) + ": does not end with a newline");
 
   BundleHeader h;
-  std::array<size_t, kKeys.size()> seen{};  // line of each key, 0: not seen
+  std::array<size_t, kKeys.size()> seen{};                  // line of each key, 0: not seen
+  std::vector<std::pair<std::string, size_t>> image_lines;  // image= lines: name, line
   for (size_t pos = first.size() + 1, n = 2; pos < text.size(); ++n) {
     const size_t end = text.find('\n', pos);  // found: text ends with '\n'
     const std::string_view line = text.substr(pos, end - pos);
@@ -165,9 +243,9 @@ Result<BundleHeader> parse_bundle_header(std::string_view block) {
     while (k < kKeys.size() && kKeys[k] != key) ++k;
     if (k == kKeys.size())
       return at("unknown key " + quoted(key) +
-                " (known: version, size, sha256, compatible, min_version, keys, verity, signature; was the bundle "
-                "made by a newer strata-bundle?)");
-    if (seen[k] && k != kSignature)
+                " (known: version, size, sha256, image, compatible, min_version, keys, verity, signature; was the "
+                "bundle made by a newer strata-bundle?)");
+    if (seen[k] && k != kSignature && k != kImage)
       return at(std::string(key) + " is given twice (first on line " + std::to_string(seen[k]) + ")");
     if (!seen[k]) seen[k] = n;
     switch (k) {
@@ -204,6 +282,16 @@ Result<BundleHeader> parse_bundle_header(std::string_view block) {
         h.manifest.verity = *v;
         break;
       }
+      case kImage: {
+        auto img = parse_image(value);
+        if (!img) return at(img.error().message());
+        for (const auto& [name, line] : image_lines)
+          if (name == img->name)
+            return at("image " + name + " is given twice (first on line " + std::to_string(line) + ")");
+        image_lines.emplace_back(img->name, n);
+        h.manifest.images.push_back(*img);
+        break;
+      }
       case kSignature: {
         if (h.signatures.size() == kMaxSignatures)
           return at("more than " + std::to_string(kMaxSignatures) + " signatures");
@@ -216,8 +304,23 @@ Result<BundleHeader> parse_bundle_header(std::string_view block) {
     }
     pos = end + 1;
   }
-  for (Key k : {kVersion, kSize, kSha256})
-    if (!seen[k]) return fail("no " + std::string(kKeys[k]) + "= line (version, size and sha256 are required)");
+  if (seen[kImage]) {
+    // The group form: the images' lines replace size= and sha256=.
+    if (!seen[kVersion]) return fail("no version= line (version is required)");
+    for (Key k : {kSize, kSha256})
+      if (seen[k])
+        return fail("line " + std::to_string(seen[k]) + ": " + std::string(kKeys[k]) +
+                    "= in a bundle with image= lines (line " + std::to_string(seen[kImage]) +
+                    "): the two forms cannot be mixed");
+    if (auto s = check_group(h.manifest.images); !s) return fail(s.error().message());
+    const BundleImage& root = *find_image(h.manifest, kRootImage);
+    h.manifest.size = root.size;
+    h.manifest.sha256 = root.sha256;
+  } else {
+    for (Key k : {kVersion, kSize, kSha256})
+      if (!seen[k]) return fail("no " + std::string(kKeys[k]) + "= line (version, size and sha256 are required)");
+    h.manifest.images = {BundleImage{std::string(kRootImage), h.manifest.size, h.manifest.sha256}};
+  }
   if (auto s = check_min_version(h.manifest.min_version, h.manifest.version); !s)
     return fail("line " + std::to_string(seen[kMinVersion]) + ": " + s.error().message());
   if (auto s = check_verity(h.manifest.verity, h.manifest.size); !s)
@@ -301,8 +404,13 @@ Result<std::string> make_bundle_header(const Manifest& m, const std::vector<std:
   if (secret_keys_hex.size() > kMaxSignatures)
     return plain_error(std::to_string(secret_keys_hex.size()) + " signing keys: a bundle holds at most " +
                        std::to_string(kMaxSignatures) + " signatures");
-  std::string text = std::string(kMagic) + "\nversion=" + mm->version + "\nsize=" + std::to_string(mm->size) +
-                     "\nsha256=" + mm->sha256 + "\n";
+  std::string text = std::string(kMagic) + "\nversion=" + mm->version + "\n";
+  if (mm->images.size() > 1) {
+    for (const auto& img : mm->images)
+      text += "image=" + img.name + " " + std::to_string(img.size) + " " + img.sha256 + "\n";
+  } else {
+    text += "size=" + std::to_string(mm->size) + "\nsha256=" + mm->sha256 + "\n";
+  }
   if (!mm->compatible.empty()) text += "compatible=" + mm->compatible + "\n";
   if (!mm->min_version.empty()) text += "min_version=" + mm->min_version + "\n";
   if (!mm->keys.empty()) text += "keys=" + key_list_text(mm->keys) + "\n";

@@ -130,6 +130,12 @@ static bool decide_slot(const Facts& facts, BootPlan& p, Config& c) {
   if (c.bootloader == Bootloader::kUBoot) {
     auto spec = parse_device_spec(c.bootstate_source);
     if (const BlockDevice* d = spec ? find_device(facts.devices, *spec) : nullptr) p.bootstate_device = d->path;
+    // Each slot's kernel, initramfs and command line: the partitions the boot
+    // script loads them from, by the GPT names tools/mkdisk gives them.
+    for (int i = 0; i < kSlotCount; i++) {
+      auto boot = parse_device_spec(std::string("PARTLABEL=boot-") + slot_name(i));
+      if (const BlockDevice* d = boot ? find_device(facts.devices, *boot) : nullptr) p.boot_devices[i] = d->path;
+    }
   }
   if (c.slot_mode == SlotMode::kPartitions) {
     c.root_source = c.slot_source[p.slot];

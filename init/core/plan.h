@@ -75,6 +75,7 @@ struct BootPlan {
   SlotState slot_state;                       // the record as it stands once written
   Bootloader bootloader = Bootloader::kNone;  // uboot: U-Boot chose p.slot and counts its tries
   std::string bootstate_device;               // uboot: the partition of its state ("" not found)
+  std::string boot_devices[2];                // uboot: each slot's boot partition (boot-a, boot-b; "" not found)
   StateHealth slot_health = StateHealth::kMissing;
   std::vector<std::string> slot_reasons;  // why this slot (console, status)
   std::string slot_devices[2];            // partition slots: kept read-only (BLKROSET)

@@ -61,7 +61,8 @@ Result<uint64_t> slot_capacity(const UpdateTarget& t) {
 }
 
 // Hashes `size` bytes of what is on the storage now, not in the page cache.
-Result<std::string> read_back(const std::string& path, uint64_t size, bool device, const UpdateOptions& o) {
+Result<std::string> read_back(const std::string& path, uint64_t size, bool device, const UpdateOptions& o,
+                              const std::string& phase) {
   auto fd = sys::open(path, O_RDONLY | O_CLOEXEC);
   if (!fd) return fd.error();
   // Drop the cached copy so the hash is of what the storage returns.
@@ -70,7 +71,7 @@ Result<std::string> read_back(const std::string& path, uint64_t size, bool devic
   std::unique_ptr<char[]> buf(new char[kChunk]);
   Sha256 h;
   uint64_t left = size;
-  o.progress("verifying", 0, size);
+  o.progress(phase.c_str(), 0, size);
   while (left > 0) {
     size_t want = left < kChunk ? static_cast<size_t>(left) : kChunk;
     ssize_t n = ::read(fd->get(), buf.get(), want);
@@ -79,7 +80,7 @@ Result<std::string> read_back(const std::string& path, uint64_t size, bool devic
     if (n == 0) return plain_error("read back " + path + ": ends " + std::to_string(left) + " bytes early");
     h.update(buf.get(), static_cast<size_t>(n));
     left -= static_cast<uint64_t>(n);
-    o.progress("verifying", size - left, size);
+    o.progress(phase.c_str(), size - left, size);
   }
   return h.hex();
 }
@@ -87,6 +88,113 @@ Result<std::string> read_back(const std::string& path, uint64_t size, bool devic
 // A storage error after the target was marked bad: the message says so.
 Error stays_bad(const Error& e, int slot) {
   return plain_error(e.message() + "; the update stops, " + slot_word(slot) + " stays marked bad");
+}
+
+// Where one image of a bundle goes.
+struct ImageDest {
+  std::string path;    // the block device, or the image file
+  bool file = false;   // an image file on the data partition
+  std::string window;  // the device, or the mount that holds the file
+  std::string points;  // crash point prefix: "update-" (root), "update-boot-"
+  std::string what;    // "image" (root), "boot image": in messages
+};
+
+// "boot image 4194304 bytes to /dev/vda7, root image ... to /dev/vda2" for the log.
+std::string describe_images(const Manifest& m, const UpdateTarget& t) {
+  std::string out;
+  for (const auto& img : m.images)
+    out += (out.empty() ? "" : ", ") + img.name + " " + std::to_string(img.size) + " bytes to " +
+           (img.name == kBootImage ? t.boot_path : t.path);
+  return out;
+}
+
+// One image of `size` bytes from `in` into `d`: open its window, stream while
+// hashing, compare, fsync, read back and hash again, close the window. Every
+// error says the target stays marked bad. The last image (`total`: every
+// image's bytes, else 0) also waits for the end of the stream first: a
+// longer stream is not the bundle the manifest describes.
+Status write_image(int in, const ImageDest& d, uint64_t size, const std::string& sha256, int slot,
+                   const UpdateOptions& o, uint64_t total, UpdateResult& result) {
+  auto window = d.file ? WriteWindow::open_mount(d.window) : WriteWindow::open_device(d.path);
+  if (!window) return window.error();
+  o.crash_point(d.points + "window-open");
+
+  const int flags = d.file ? O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC : O_WRONLY | O_CLOEXEC;
+  auto out = sys::open(d.path, flags, 0644);
+  if (!out) return stays_bad(out.error(), slot);
+  if (d.file) {
+    // Claim the space now: a full partition is refused before the stream, not midway.
+    if (int e = ::posix_fallocate(out->get(), 0, static_cast<off_t>(size)); e != 0)
+      return stays_bad(Error{e, "reserve " + std::to_string(size) + " bytes for " + d.path}, slot);
+  }
+
+  // One pass over the stream: this thread reads a chunk while the writer's
+  // threads hash the one before and put the ones before that on the storage.
+  // Progress phases: "writing", "verifying" for the root, "... boot" for the boot image.
+  const std::string suffix = d.what == "image" ? "" : " boot";
+  const std::string writing = "writing" + suffix;
+  auto t0 = std::chrono::steady_clock::now();
+  Sha256 hash;
+  uint64_t done = 0;
+  int quarter = 1;
+  {
+    StreamWriter writer(out->get(), d.path, kChunk, kDepth, &hash);
+    o.progress(writing.c_str(), 0, size);
+    while (done < size) {
+      char* buf = writer.buffer();
+      if (!buf) break;  // a write failed: finish() says why
+      const size_t want = size - done < kChunk ? static_cast<size_t>(size - done) : kChunk;
+      auto n = read_some(in, buf, want, o);
+      if (!n) return n.error();
+      if (o.interrupted()) return plain_error("interrupted by a signal; " + slot_word(slot) + " stays marked bad");
+      if (*n == 0)
+        return plain_error("the bundle ended after " + std::to_string(done) + " of " + std::to_string(size) + " " +
+                           d.what + " bytes (cut download?); " + slot_word(slot) + " stays marked bad");
+      writer.submit(buf, *n);
+      done += *n;
+      o.progress(writing.c_str(), done, size);
+      while (quarter < 4 && done * 4 >= size * quarter) {
+        const uint64_t mark = size * quarter / 4;
+        writer.wait_written(mark);  // a cut "at 25 %" finds that much handed to the kernel
+        o.crash_point(d.points + "streamed-" + std::to_string(25 * quarter++));
+      }
+    }
+    if (auto s = writer.finish(); !s) return stays_bad(s.error(), slot);
+  }
+  if (total > 0) {
+    char extra = 0;
+    auto more = read_some(in, &extra, 1, o);
+    if (o.interrupted()) return plain_error("interrupted by a signal; " + slot_word(slot) + " stays marked bad");
+    if (!more) return Error{more.error().err, more.error().context + "; " + slot_word(slot) + " stays marked bad"};
+    if (*more > 0)
+      return plain_error("the bundle holds more bytes than its manifest's size (" + std::to_string(total) + "); " +
+                         slot_word(slot) + " stays marked bad");
+  }
+  const std::string got = hash.hex();
+  result.bytes += done;
+  if (got != sha256)
+    return plain_error("the " + d.what + "'s sha256 is " + got + ", the manifest says " + sha256 +
+                       ": the bundle is corrupt; " + slot_word(slot) + " stays marked bad");
+  o.crash_point(d.points + "streamed");
+  if (::fsync(out->get()) != 0) return stays_bad(errno_error("fsync " + d.path), slot);
+  if (d.file)
+    if (auto s = sys::fsync_path(d.window); !s) return stays_bad(s.error(), slot);
+  out->reset();
+  result.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  o.crash_point(d.points + "synced");
+
+  auto again = read_back(d.path, size, !d.file, o, "verifying" + suffix);
+  if (!again) return stays_bad(again.error(), slot);
+  if (*again != sha256)
+    return plain_error("read back from " + d.path + ": sha256 " + *again + " differs from what was written (" + sha256 +
+                       "): the storage is failing; " + slot_word(slot) + " stays marked bad");
+  o.crash_point(d.points + "verified");
+
+  if (auto s = window->close(); !s)
+    return plain_error("cannot make " + d.path + " read-only again: " + s.error().message() + "; " + slot_word(slot) +
+                       " stays marked bad");
+  o.crash_point(d.points + "window-closed");
+  return {};
 }
 
 }  // namespace
@@ -125,6 +233,18 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
   if (!o.compatible.empty() && m.compatible != o.compatible)
     return plain_error("the bundle is for '" + (m.compatible.empty() ? std::string("(any board)") : m.compatible) +
                        "', this device takes '" + o.compatible + "' ([update] compatible); nothing written");
+  const bool group = !t.boot_path.empty();
+  if (group && !has_boot_image(m))
+    return plain_error("the bundle holds a root image only, and with [slots] bootloader = uboot a slot is a group (" +
+                       t.boot_path + ": kernel, initramfs, command line; " + t.path +
+                       ": root): the root alone would boot with the kernel and initramfs " + slot_word(t.slot) +
+                       " holds now, maybe of another release or none; make a group bundle (tools/mkbundle --boot, " +
+                       "strata-bundle create --boot); nothing written");
+  if (!group && has_boot_image(m))
+    return plain_error(
+        "the bundle is a group with a boot image (kernel, initramfs) for boards whose bootloader boots a kernel per "
+        "slot ([slots] bootloader = uboot); this board's slots are root images under one fixed kernel, so its root "
+        "alone could run under a kernel it was not built for; install a root-image bundle; nothing written");
   auto capacity = slot_capacity(t);
   if (!capacity) return capacity.error();
   if (m.size > *capacity && t.file)
@@ -135,6 +255,18 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
   if (m.size > *capacity)
     return plain_error("the image (" + std::to_string(m.size) + " bytes) is larger than " + slot_word(t.slot) + " (" +
                        std::to_string(*capacity) + " bytes at " + t.path + "); nothing written");
+  if (group) {
+    UpdateTarget boot;
+    boot.path = t.boot_path;
+    boot.capacity = t.boot_capacity;
+    auto boot_capacity = slot_capacity(boot);
+    if (!boot_capacity) return boot_capacity.error();
+    const uint64_t boot_size = find_image(m, kBootImage)->size;
+    if (boot_size > *boot_capacity)
+      return plain_error("the boot image (" + std::to_string(boot_size) + " bytes) is larger than " +
+                         slot_word(t.slot) + "'s boot partition (" + std::to_string(*boot_capacity) + " bytes at " +
+                         t.boot_path + "); nothing written");
+  }
 
   const SlotInfo& running = reading.state.slot[t.running];
   if (running.status != SlotStatus::kGood)
@@ -142,91 +274,38 @@ Result<UpdateResult> install_update(int in, const UpdateTarget& t, const UpdateO
                        ", not good: an update needs a good slot to fall back to; run `strata mark-good` (or " +
                        "`strata rollback`) first; nothing written");
 
-  // From here on the target is marked bad: a cut at any instant leaves it unbootable, never half-booted.
-  o.say("installing version " + m.version + " (" + std::to_string(m.size) + " bytes) into " + slot_word(t.slot) + " (" +
-        t.path + ")");
+  // From here on the target is marked bad (in the record and, with
+  // bootloader = uboot, in the bootloader's state): a cut at any instant
+  // leaves it unbootable, never half-booted.
+  if (group)
+    o.say("installing version " + m.version + " into " + slot_word(t.slot) + ": " + std::to_string(m.images.size()) +
+          " images (" + describe_images(m, t) + ")");
+  else
+    o.say("installing version " + m.version + " (" + std::to_string(m.size) + " bytes) into " + slot_word(t.slot) +
+          " (" + t.path + ")");
   SlotState marked = begin_update(reading.state, t.slot);
   if (auto s = store.write(marked, "update-begin"); !s) return s.error();
   marked = store.read().state;
   o.crash_point("update-marked-bad");
 
-  auto window = t.file ? WriteWindow::open_mount(t.window) : WriteWindow::open_device(t.path);
-  if (!window) return window.error();
-  o.crash_point("update-window-open");
-
-  const int flags = t.file ? O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC : O_WRONLY | O_CLOEXEC;
-  auto out = sys::open(t.path, flags, 0644);
-  if (!out) return stays_bad(out.error(), t.slot);
-  if (t.file) {
-    // Claim the space now: a full partition is refused before the stream, not midway.
-    if (int e = ::posix_fallocate(out->get(), 0, static_cast<off_t>(m.size)); e != 0)
-      return stays_bad(Error{e, "reserve " + std::to_string(m.size) + " bytes for " + t.path}, t.slot);
-  }
-
-  // One pass over the stream: this thread reads a chunk while the writer's
-  // threads hash the one before and put the ones before that on the storage.
+  // Each image in stream order, each through its own window; the trial
+  // below only after the last one is read back.
   UpdateResult result;
   result.version = m.version;
-  auto t0 = std::chrono::steady_clock::now();
-  Sha256 hash;
-  uint64_t done = 0;
-  int quarter = 1;
-  {
-    StreamWriter writer(out->get(), t.path, kChunk, kDepth, &hash);
-    o.progress("writing", 0, m.size);
-    while (done < m.size) {
-      char* buf = writer.buffer();
-      if (!buf) break;  // a write failed: finish() says why
-      const size_t want = m.size - done < kChunk ? static_cast<size_t>(m.size - done) : kChunk;
-      auto n = read_some(in, buf, want, o);
-      if (!n) return n.error();
-      if (o.interrupted()) return plain_error("interrupted by a signal; " + slot_word(t.slot) + " stays marked bad");
-      if (*n == 0)
-        return plain_error("the bundle ended after " + std::to_string(done) + " of " + std::to_string(m.size) +
-                           " image bytes (cut download?); " + slot_word(t.slot) + " stays marked bad");
-      writer.submit(buf, *n);
-      done += *n;
-      o.progress("writing", done, m.size);
-      while (quarter < 4 && done * 4 >= m.size * quarter) {
-        const uint64_t mark = m.size * quarter / 4;
-        writer.wait_written(mark);  // a cut "at 25 %" finds that much handed to the kernel
-        o.crash_point("update-streamed-" + std::to_string(25 * quarter++));
-      }
+  result.sha256 = m.sha256;
+  for (const BundleImage& img : m.images) {
+    ImageDest d;
+    if (img.name == kBootImage) {
+      d = {t.boot_path, false, t.boot_path, "update-boot-", "boot image"};
+      o.say("writing the boot image (" + std::to_string(img.size) + " bytes) to " + t.boot_path);
+    } else {
+      d = {t.path, t.file, t.window, "update-", "image"};
+      if (group) o.say("writing the root image (" + std::to_string(img.size) + " bytes) to " + t.path);
     }
-    if (auto s = writer.finish(); !s) return stays_bad(s.error(), t.slot);
+    const uint64_t trailing = &img == &m.images.back() ? images_size(m) : 0;
+    if (auto s = write_image(in, d, img.size, img.sha256, t.slot, o, trailing, result); !s) return s.error();
+    result.images++;
   }
-  char extra = 0;
-  auto more = read_some(in, &extra, 1, o);
-  if (o.interrupted()) return plain_error("interrupted by a signal; " + slot_word(t.slot) + " stays marked bad");
-  if (!more) return Error{more.error().err, more.error().context + "; " + slot_word(t.slot) + " stays marked bad"};
-  if (*more > 0)
-    return plain_error("the bundle holds more bytes than its manifest's size (" + std::to_string(m.size) + "); " +
-                       slot_word(t.slot) + " stays marked bad");
-  result.sha256 = hash.hex();
-  result.bytes = done;
-  if (result.sha256 != m.sha256)
-    return plain_error("the image's sha256 is " + result.sha256 + ", the manifest says " + m.sha256 +
-                       ": the bundle is corrupt; " + slot_word(t.slot) + " stays marked bad");
-  o.crash_point("update-streamed");
-  if (::fsync(out->get()) != 0) return stays_bad(errno_error("fsync " + t.path), t.slot);
-  if (t.file)
-    if (auto s = sys::fsync_path(t.window); !s) return stays_bad(s.error(), t.slot);
-  out->reset();
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  o.crash_point("update-synced");
-
-  auto again = read_back(t.path, m.size, !t.file, o);
-  if (!again) return stays_bad(again.error(), t.slot);
-  if (*again != m.sha256)
-    return plain_error("read back from " + t.path + ": sha256 " + *again + " differs from what was written (" +
-                       m.sha256 + "): the storage is failing; " + slot_word(t.slot) + " stays marked bad");
-  o.crash_point("update-verified");
-
-  if (auto s = window->close(); !s)
-    return plain_error("cannot make " + t.path + " read-only again: " + s.error().message() + "; " + slot_word(t.slot) +
-                       " stays marked bad");
-  o.crash_point("update-window-closed");
-
   if (o.seed_upper) {
     if (auto s = o.seed_upper(t.running, t.slot); !s)
       return plain_error("cannot prepare " + slot_word(t.slot) + "'s upper: " + s.error().message() + "; " +

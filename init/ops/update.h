@@ -3,6 +3,9 @@
 // check the header, mark the target bad, open the write window, stream while
 // hashing, fsync, read back and hash again, close the window, and only then
 // put the target on trial. Any refusal leaves the running slot untouched.
+// A group ([slots] bootloader = uboot: boot-x + root-x) goes the same way,
+// each image in stream order through its own window, and the trial comes
+// only after every image is written and read back.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +27,11 @@ struct UpdateTarget {
   std::string path;       // the block device, or the image file
   std::string window;     // the mount that holds the image file (file slots)
   uint64_t capacity = 0;  // bytes the slot holds (files: free space + the old image), 0: ask the device
+  // bootloader = uboot: the target's boot partition (boot-a / boot-b), and a
+  // bundle must carry a boot image for it. "": the slot is a root image
+  // alone, and a bundle with a boot image is refused.
+  std::string boot_path;
+  uint64_t boot_capacity = 0;  // 0: ask the device
 };
 
 struct UpdateOptions {
@@ -45,8 +53,9 @@ struct UpdateOptions {
 
 struct UpdateResult {
   std::string version;
-  std::string sha256;
-  uint64_t bytes = 0;
+  std::string sha256;  // the root image's
+  uint64_t bytes = 0;  // every image's
+  int images = 0;
   double seconds = 0;  // streaming only
 };
 

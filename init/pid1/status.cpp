@@ -57,6 +57,7 @@ std::string status_json(const BootReport& r) {
       e = slot_info_json(info);
       if (p.slot_mode == SlotMode::kPartitions) e["device"] = p.slot_devices[i];
       if (p.slot_mode == SlotMode::kFiles) e["image"] = std::string(data::kMount) + slot_image_path(i);
+      if (p.bootloader == Bootloader::kUBoot) e["boot_device"] = p.boot_devices[i];
     }
     sl["reasons"] = p.slot_reasons;
     if (p.slot_write) sl["written"] = p.slot_write_what;

@@ -18,7 +18,7 @@ constexpr std::string_view kPublicKey = "5d7b8341020809a4baf9a5d6d7d7624f9349e57
 
 bool same(const strata::Manifest& a, const strata::Manifest& b) {
   return a.version == b.version && a.size == b.size && a.sha256 == b.sha256 && a.compatible == b.compatible &&
-         a.min_version == b.min_version && a.keys == b.keys;
+         a.min_version == b.min_version && a.keys == b.keys && a.images == b.images;
 }
 
 }  // namespace
@@ -41,6 +41,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (sig.size() != 64) abort();
   if (h->manifest.keys.size() > strata::kMaxTrustedKeys) abort();
   if (h->manifest.size == 0 || h->manifest.sha256.size() != 64 || h->manifest.version.empty()) abort();
+  // The images: one root (the one-image form) or a boot and a root image,
+  // each non-empty; size and sha256 are the root image's.
+  const auto& images = h->manifest.images;
+  const strata::BundleImage* root = strata::find_image(h->manifest, strata::kRootImage);
+  if (!root || root->size != h->manifest.size || root->sha256 != h->manifest.sha256) abort();
+  if (images.size() != (strata::has_boot_image(h->manifest) ? 2u : 1u)) abort();
+  uint64_t total = 0;
+  for (const auto& img : images) {
+    if (img.size == 0 || img.sha256.size() != 64 || img.size > UINT64_MAX - total) abort();
+    total += img.size;
+  }
+  if (strata::images_size(h->manifest) != total) abort();
 
   auto made = strata::make_bundle_header(h->manifest, "");
   if (!made || made->size() != strata::kBundleHeaderSize) abort();

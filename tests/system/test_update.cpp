@@ -347,13 +347,14 @@ UpdateOptions options(const Rig& r) {
 // What a successful update must leave: the image on the device (and in the
 // backing file), nothing past it changed, the device read-only again, b on
 // trial and active, a as it was.
+// `bytes`: what the stream carried, when more than the image (a group).
 void check_installed(Rig& r, const strata::Result<UpdateResult>& res, const std::string& image,
-                     const std::string& version, int tries, uint64_t seq) {
+                     const std::string& version, int tries, uint64_t seq, uint64_t bytes = 0) {
   SYS_OK(res);
   const UpdateResult& done = res.value();
   SYS_EQ(version, done.version);
   SYS_EQ(sha256(image), done.sha256);
-  SYS_EQ(static_cast<uint64_t>(image.size()), done.bytes);
+  SYS_EQ(bytes ? bytes : static_cast<uint64_t>(image.size()), done.bytes);
   SYS_CHECK(done.seconds >= 0);
   SYS_CHECK_MSG(read_range(r.loop.path, 0, image.size()) == image, "the device does not hold the image");
   SYS_CHECK_MSG(read_range(r.backing, 0, image.size()) == image, "the backing file does not hold the image");
@@ -1387,4 +1388,163 @@ TEST(Update, FileSlotARefusalAfterMarkingClosesTheMount) {
     SYS_CHECK(now == expect);
     SYS_CHECK(read_text(f.slot_a) == f.a_bytes);
   });
+}
+
+// ---- groups (bootloader = uboot): boot-b + root-b under one manifest -------------------
+
+namespace {
+
+constexpr size_t kBootSize = 2 * kMiB;  // the boot partition (boot-b)
+
+// The rig plus slot b's boot partition, read-only as a booted device leaves it.
+struct GroupRig {
+  Rig r;
+  std::string boot_backing, boot_old;
+  RwLoop boot;
+};
+
+void make_group_rig(GroupRig& g, const Ctx& c) {
+  make_rig(g.r, c);
+  g.boot_backing = c.scratch + "/boot-b.img";
+  g.boot_old = random_bytes(kBootSize, 77);
+  write_file(g.boot_backing, g.boot_old);
+  g.boot = attach_rw(g.boot_backing);
+  SYS_OK(strata::set_block_readonly(g.boot.path, true));
+}
+
+UpdateTarget group_target(const GroupRig& g) {
+  UpdateTarget t = partition(g.r);
+  t.boot_path = g.boot.path;
+  return t;
+}
+
+// A group bundle: the boot image, then the root, in that stream order unless `root_first`.
+std::string group_bundle(const std::string& boot, const std::string& root, bool root_first = false) {
+  Manifest m;
+  m.version = "3.0";
+  m.images = {{"boot", boot.size(), sha256(boot)}, {"root", root.size(), sha256(root)}};
+  if (root_first) std::swap(m.images[0], m.images[1]);
+  return header_for(m) + (root_first ? root + boot : boot + root);
+}
+
+// Neither partition written, both read-only, the record as before: a refusal before marking.
+void check_group_untouched(GroupRig& g, const strata::Result<UpdateResult>& res,
+                           const std::vector<std::string>& phrases) {
+  check_refused_untouched(g.r, res, phrases);
+  SYS_EQ(true, block_ro(g.boot.path));
+  SYS_CHECK_MSG(read_range(g.boot_backing, 0, g.boot_old.size()) == g.boot_old, "the boot partition was written");
+}
+
+}  // namespace
+
+TEST(Update, GroupWritesEachImageThenPutsTheGroupOnTrial) {
+  run_isolated(
+      [](Ctx& c) {
+        GroupRig g;
+        make_group_rig(g, c);
+        const std::string boot = random_bytes(kMiB + 3, 41), root = random_bytes(kImageSize, 42);
+        std::vector<std::string> seen;
+        UpdateOptions o = options(g.r);
+        o.crash_point = [&](const std::string& p) {
+          const auto s = g.r.store.read();
+          seen.push_back(p + ": b " + strata::to_string(s.state.slot[1].status) +
+                         (block_ro(g.boot.path) ? " boot-ro" : " boot-rw") +
+                         (block_ro(g.r.loop.path) ? " root-ro" : " root-rw"));
+        };
+        PipeFeed feed(group_bundle(boot, root), {.chunk = 40000});
+        auto res = strata::install_update(feed.fd(), group_target(g), o, g.r.store);
+        check_installed(g.r, res, root, "3.0", 3, g.r.before.seq + 2, boot.size() + root.size());
+        SYS_EQ(2, res.value().images);
+        SYS_CHECK_MSG(read_range(g.boot_backing, 0, boot.size()) == boot, "boot-b does not hold the boot image");
+        SYS_CHECK_MSG(read_range(g.boot_backing, static_cast<off_t>(boot.size()), kBootSize - boot.size()) ==
+                          g.boot_old.substr(boot.size()),
+                      "bytes past the boot image changed");
+        SYS_EQ(true, block_ro(g.boot.path));
+        // The order: marked bad, the boot image through its window, the root
+        // through its own, and only then the trial.
+        const std::vector<std::string> want = {
+            "update-marked-bad: b bad boot-ro root-ro",
+            "update-boot-window-open: b bad boot-rw root-ro",
+            "update-boot-streamed-25: b bad boot-rw root-ro",
+            "update-boot-streamed-50: b bad boot-rw root-ro",
+            "update-boot-streamed-75: b bad boot-rw root-ro",
+            "update-boot-streamed: b bad boot-rw root-ro",
+            "update-boot-synced: b bad boot-rw root-ro",
+            "update-boot-verified: b bad boot-rw root-ro",
+            "update-boot-window-closed: b bad boot-ro root-ro",
+            "update-window-open: b bad boot-ro root-rw",
+            "update-streamed-25: b bad boot-ro root-rw",
+            "update-streamed-50: b bad boot-ro root-rw",
+            "update-streamed-75: b bad boot-ro root-rw",
+            "update-streamed: b bad boot-ro root-rw",
+            "update-synced: b bad boot-ro root-rw",
+            "update-verified: b bad boot-ro root-rw",
+            "update-window-closed: b bad boot-ro root-ro",
+            "update-done: b trial boot-ro root-ro",
+        };
+        SYS_EQ(want.size(), seen.size());
+        for (size_t i = 0; i < want.size() && i < seen.size(); ++i) SYS_EQ(want[i], seen[i]);
+
+        // Root first is a stream order too: each image still lands on its own partition.
+        g.r.before = g.r.store.read().state;  // over the trial b, as a second update would
+        const std::string boot2 = random_bytes(kMiB, 43), root2 = random_bytes(kImageSize, 44);
+        PipeFeed feed2(group_bundle(boot2, root2, true));
+        auto res2 = strata::install_update(feed2.fd(), group_target(g), options(g.r), g.r.store);
+        check_installed(g.r, res2, root2, "3.0", 3, g.r.before.seq + 2, boot2.size() + root2.size());
+        SYS_CHECK(read_range(g.boot_backing, 0, boot2.size()) == boot2);
+        g.r.loop.detach();
+        g.boot.detach();
+      },
+      60);  // two partitions written and read back: room on a loaded host
+}
+
+TEST(Update, GroupAndOneImageBundlesAreRefusedWhereTheyDoNotFit) {
+  run_isolated(
+      [](Ctx& c) {
+        GroupRig g;
+        make_group_rig(g, c);
+        const std::string boot = random_bytes(kMiB, 45), root = random_bytes(kImageSize, 46);
+        {  // bootloader = uboot: a root image alone would keep slot b's old kernel.
+          PipeFeed feed(bundle_of(root));
+          auto res = strata::install_update(feed.fd(), group_target(g), options(g.r), g.r.store);
+          check_group_untouched(
+              g, res,
+              {"the bundle holds a root image only", "bootloader = uboot", "tools/mkbundle --boot", "nothing written"});
+        }
+        {  // bootloader = none: no per-slot kernel to write the boot image to.
+          PipeFeed feed(group_bundle(boot, root));
+          auto res = strata::install_update(feed.fd(), partition(g.r), options(g.r), g.r.store);
+          check_group_untouched(g, res,
+                                {"the bundle is a group with a boot image", "one fixed kernel", "nothing written"});
+        }
+        {  // A boot image larger than the boot partition.
+          PipeFeed feed(group_bundle(random_bytes(kBootSize + 512, 47), root));
+          auto res = strata::install_update(feed.fd(), group_target(g), options(g.r), g.r.store);
+          check_group_untouched(
+              g, res, {"the boot image (2097664 bytes) is larger than slot b's boot partition", "nothing written"});
+        }
+        g.r.loop.detach();
+        g.boot.detach();
+      },
+      60);  // two partitions written and read back: room on a loaded host
+}
+
+TEST(Update, GroupWithABadBootImageStopsBeforeTheRootAndStaysBad) {
+  run_isolated(
+      [](Ctx& c) {
+        GroupRig g;
+        make_group_rig(g, c);
+        const std::string boot = random_bytes(kMiB, 48), root = random_bytes(kImageSize, 49);
+        std::string bundle = group_bundle(boot, root);
+        bundle[strata::kBundleHeaderSize + 1000] ^= 0x01;  // one flipped bit in the boot image
+        PipeFeed feed(bundle);
+        auto res = strata::install_update(feed.fd(), group_target(g), options(g.r), g.r.store);
+        check_refused_marked_bad(g.r, res, {"the boot image's sha256 is", "slot b stays marked bad"});
+        SYS_EQ(true, block_ro(g.boot.path));
+        // The root partition was never opened for writing.
+        SYS_CHECK_MSG(read_range(g.r.backing, 0, g.r.old.size()) == g.r.old, "root-b was written");
+        g.r.loop.detach();
+        g.boot.detach();
+      },
+      60);  // two partitions written and read back: room on a loaded host
 }

@@ -94,6 +94,34 @@ expect 1 'starts past the image' create --version 3 --verity "sha256 4096 4096 7
 expect 1 'verity: algorithm' create --version 3 --verity "sha1 4096 4096 70 70 $root -" image bad
 expect 1 'no-such.verity' create --version 3 --verity no-such.verity image bad
 
+# --boot: a group (bootloader = uboot): the boot image first, then the root,
+# each listed with its size and sha256 in the signed manifest.
+head -c 70001 /dev/urandom >boot.vfat
+expect 0 'a group: boot 70001 bytes \+ root 300001 bytes, signed by 1 key' \
+  create --version 4 --compatible qemu-aarch64 --key keys/update.key --boot boot.vfat image group
+[ "$(stat -c %s group)" = $((4096 + 70001 + 300001)) ] || fail "group size is not header + boot + root"
+tail -c +4097 group | head -c 70001 | cmp -s - boot.vfat || fail "the group does not start with the boot image"
+tail -c +$((4097 + 70001)) group | cmp -s - image || fail "the group does not end with the root image"
+head -c 4096 group | grep -aq "^image=boot 70001 $(sha256sum boot.vfat | cut -d' ' -f1)$" || fail "no image=boot line"
+expect 0 "image: +root 300001 bytes sha256 $(sha256sum image | cut -d' ' -f1)" show group
+expect 0 'image check: +ok \(boot, 70001 bytes' verify --pubkey keys/update.pub group
+expect 0 'good bundle' verify - <group
+expect 0 'wrote' create --version 4 --boot - image group-stdin <boot.vfat
+tail -c +4097 group >g.tail
+tail -c +4097 group-stdin | cmp -s - g.tail || fail "a boot image from stdin gives other bytes"
+# Each image checked on its own: a flipped boot byte, a cut root.
+cp group gflipped
+printf Z | dd of=gflipped bs=1 seek=$((4096 + 100)) conv=notrunc status=none
+cmp -s group gflipped && printf Y | dd of=gflipped bs=1 seek=$((4096 + 100)) conv=notrunc status=none
+expect 1 "the boot image's sha256 is [0-9a-f]{64}, the manifest says" verify --pubkey keys/update.pub gflipped
+head -c $((4096 + 70001 + 5)) group >gcut
+expect 1 'the root image is cut short: 5 of 300001 bytes' verify gcut
+cat group image >glong
+expect 1 'bytes follow the images \(the manifest lists 370002\)' verify glong
+expect 1 "cannot both be '-'" create --version 4 --boot - - bad
+expect 1 'is empty' create --version 4 --boot empty image bad
+[ ! -e bad ] || fail "a refused create left its output"
+
 echo "all strata-bundle checks passed"
 
 # Key rotation and anti-rollback fields: two signers, a new key set, a minimum.

@@ -492,3 +492,125 @@ TEST(Bundle, KeyListText) {
   CHECK_FALSE(bad.ok());
   CHECK_TRUE(contains(bad.error().message(), "public_key key 1 is not 64 hex digits"));
 }
+
+// The group form (bootloader = uboot): image= lines, in stream order.
+namespace {
+
+const std::string kSha2 = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+
+std::string image_line(const std::string& name, const std::string& size, const std::string& sha) {
+  return "image=" + name + " " + size + " " + sha + "\n";
+}
+
+std::string group_lines() {
+  return "version=3\n" + image_line("boot", "4096", kSha2) + image_line("root", "123", kSha);
+}
+
+Manifest group() {
+  Manifest m;
+  m.version = "3";
+  m.images = {{"boot", 4096, kSha2}, {"root", 123, kSha}};
+  return m;
+}
+
+}  // namespace
+
+TEST(Bundle, GroupRoundTripKeepsTheStreamOrder) {
+  const std::string blk = made(group());
+  CHECK_EQUAL(header(group_lines()), blk);
+  BundleHeader h = parsed(blk);
+  LONGS_EQUAL(2, h.manifest.images.size());
+  CHECK_TRUE(h.manifest.images == group().images);
+  // size and sha256 are the root image's: the slot record's image id, verity's bounds.
+  UNSIGNED_LONGLONGS_EQUAL(123, h.manifest.size);
+  CHECK_EQUAL(kSha, h.manifest.sha256);
+  CHECK_TRUE(has_boot_image(h.manifest));
+  UNSIGNED_LONGLONGS_EQUAL(4096 + 123, images_size(h.manifest));
+  CHECK_EQUAL(std::string(kSha2), find_image(h.manifest, kBootImage)->sha256);
+
+  // Root first is a stream order too; it is kept as given.
+  Manifest root_first = group();
+  std::swap(root_first.images[0], root_first.images[1]);
+  BundleHeader r = parsed(made(root_first));
+  CHECK_EQUAL(std::string("root"), r.manifest.images[0].name);
+  CHECK_EQUAL(std::string("boot"), r.manifest.images[1].name);
+}
+
+TEST(Bundle, OneImageFormIsUnchangedAndListsItsRootImage) {
+  // A manifest without images, or with the root image alone, writes the old bytes.
+  CHECK_EQUAL(header(lines()), made(manifest()));
+  Manifest m = manifest();
+  m.size = 0;
+  m.sha256.clear();
+  m.images = {{"root", 123, kSha}};
+  CHECK_EQUAL(header(lines()), made(m));
+  BundleHeader h = parsed(header(lines()));
+  LONGS_EQUAL(1, h.manifest.images.size());
+  CHECK_TRUE(h.manifest.images[0] == (BundleImage{"root", 123, kSha}));
+  CHECK_FALSE(has_boot_image(h.manifest));
+  UNSIGNED_LONGLONGS_EQUAL(123, images_size(h.manifest));
+}
+
+TEST(Bundle, GroupSignatureCoversTheImageLines) {
+  const KeyPair kp = generate_keypair();
+  const std::string blk = made(group(), kp.secret_hex);
+  BundleHeader h = parsed(blk);
+  CHECK_TRUE(verify_bundle_signature(h, kp.public_hex).ok());
+  // Another boot image's hash under the same signature.
+  std::string forged = blk;
+  forged.replace(forged.find(kSha2), 64, kSha);
+  BundleHeader f = parsed(forged);
+  CHECK_FALSE(verify_bundle_signature(f, kp.public_hex).ok());
+}
+
+TEST(Bundle, GroupRefusesBadImageLines) {
+  const std::string v = "version=3\n";
+  refused(header(v + image_line("boot", "4096", kSha2) + image_line("boot", "5", kSha)),
+          "line 4: image boot is given twice (first on line 3)");
+  refused(header(v + image_line("kernel", "1", kSha)), "line 3: image name 'kernel' is unknown (known: boot, root");
+  refused(header(v + image_line("boot", "0", kSha2) + image_line("root", "1", kSha)),
+          "line 3: image boot: size is 0: the image must not be empty");
+  refused(header(v + image_line("boot", "-1", kSha2)), "image boot: size '-1' is not a whole number of bytes");
+  refused(header(v + image_line("root", "1", kSha.substr(2))), "line 3: image root: sha256 is not 64 hex digits");
+  refused(header(v + "image=boot 1\n"), "line 3: image 'boot 1' is not 'NAME SIZE SHA256'");
+  refused(header(v + "image=boot  1 " + kSha + "\n"), "is not 'NAME SIZE SHA256'");
+  refused(header(v + "image=boot 1 " + kSha + " x\n"), "is not 'NAME SIZE SHA256'");
+  refused(header(v + image_line("boot", "1", kSha2)), "the group has no root image");
+  refused(header(v + image_line("root", "1", kSha)), "the group has no boot image");
+  refused(header(image_line("boot", "1", kSha2) + image_line("root", "1", kSha)), "no version= line");
+}
+
+TEST(Bundle, GroupRefusesMixedFormsAndAWrappingTotal) {
+  refused(header(group_lines() + "size=5\n"), "line 5: size= in a bundle with image= lines (line 3)");
+  refused(header("sha256=" + kSha + "\n" + group_lines()), "line 2: sha256= in a bundle with image= lines");
+  refused(header("version=3\n" + image_line("boot", "18446744073709551615", kSha2) + image_line("root", "1", kSha)),
+          "the images' sizes add up to more than 18446744073709551615 bytes");
+  // Each alone at the limit is a size; the sum is what is refused.
+  parsed(header("version=3\n" + image_line("boot", "18446744073709551614", kSha2) + image_line("root", "1", kSha)));
+}
+
+TEST(Bundle, GroupVerityIsCheckedAgainstTheRootImage) {
+  // 1 data block of 4096 bytes and the tree at block 1: needs a root image over 4096 bytes.
+  const std::string verity = "verity=sha256 4096 4096 1 1 " + kSha + " " + kSha.substr(0, 8) + "\n";
+  refused(header(group_lines() + verity),
+          "1 data blocks do not fit in the image's 123 bytes");  // root is 123 bytes; boot's 4096 do not count
+  parsed(header("version=3\n" + image_line("boot", "1", kSha2) + image_line("root", "8192", kSha) + verity));
+}
+
+TEST(Bundle, MakeRefusesABadGroup) {
+  Manifest m = group();
+  m.images[0].name = "kernel";
+  make_refused(m, "manifest: image name 'kernel' is unknown");
+  m = group();
+  m.images[1].name = "boot";
+  make_refused(m, "manifest: image boot is listed twice");
+  m = group();
+  m.images[0].size = 0;
+  make_refused(m, "manifest: image boot: size is 0");
+  m = group();
+  m.images[0].sha256 = "x";
+  make_refused(m, "manifest: image boot: sha256 is not 64 hex digits");
+  m = group();
+  m.images = {{"boot", 1, kSha2}};
+  make_refused(m, "the group has no root image");
+}

@@ -289,6 +289,26 @@ TEST(DecideSlots, BootloaderChoosesAndNothingIsCounted) {
   CHECK_TRUE(has_warning(p, "no strata.slot= on the command line"));
 }
 
+// The CLI writes a group's boot image to the target's boot partition: the
+// plan finds boot-a and boot-b by their GPT names, with bootloader = uboot only.
+TEST(DecideSlots, BootloaderFindsEachSlotsBootPartition) {
+  Facts f = slot_facts();
+  f.devices.push_back(dev("/dev/vda5", "", "bootstate"));
+  f.devices.push_back(dev("/dev/vda6", "vfat", "boot-a"));
+  f.devices.push_back(dev("/dev/vda7", "vfat", "boot-b"));
+  BootPlan p = decide(f);
+  CHECK_EQUAL(std::string(""), p.boot_devices[0]);  // bootloader = none: one fixed kernel, no groups
+  f.config.bootloader = Bootloader::kUBoot;
+  f.config.boot_slot = 0;
+  p = decide(f);
+  CHECK_EQUAL(std::string("/dev/vda5"), p.bootstate_device);
+  CHECK_EQUAL(std::string("/dev/vda6"), p.boot_devices[0]);
+  CHECK_EQUAL(std::string("/dev/vda7"), p.boot_devices[1]);
+  f.devices.pop_back();  // boot-b missing: "" (the CLI refuses a group update then)
+  p = decide(f);
+  CHECK_EQUAL(std::string(""), p.boot_devices[1]);
+}
+
 TEST(DecideSlots, BootloaderWordsFromTheCommandLine) {
   auto l = load("[slots]\nmode = partitions\nbootloader = uboot\n",
                 "console=ttyAMA0 strata.slot=b strata.trial=2 strata.bootfallback=a strata.bootstate=none");

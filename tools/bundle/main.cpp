@@ -34,7 +34,7 @@ int usage() {
                "usage: strata-bundle keygen DIR\n"
                "       strata-bundle create --version V [--compatible NAME] [--min-version V]\n"
                "                            [--keys KEY[,KEY...]] [--key FILE.key[,FILE.key...]]\n"
-               "                            [--verity IMAGE.verity] IMAGE OUT\n"
+               "                            [--verity IMAGE.verity] [--boot BOOT.vfat] IMAGE OUT\n"
                "       strata-bundle verify [--pubkey KEY[,KEY...]] BUNDLE\n"
                "       strata-bundle show BUNDLE\n"
                "       strata-bundle check-root [--config STRATA.INI] ROOT\n"
@@ -46,6 +46,8 @@ int usage() {
                "           --keys: the public keys devices trust after this update (key rotation);\n"
                "           --verity: the image's dm-verity parameters, the line tools/mkrootfs --verity\n"
                "           writes (a file holding it, or the line itself); the tree must be in IMAGE\n"
+               "           --boot: a group for [slots] bootloader = uboot: BOOT.vfat (a slot's boot partition,\n"
+               "           tools/mkbootfs slot) streams first, then IMAGE, both under the one manifest\n"
                "  verify   check the header, the image's size and sha256, and with --pubkey that\n"
                "           one of the keys signed it; exit status 0 when the bundle is good, 1 when not\n"
                "\n"
@@ -252,41 +254,64 @@ int create(const Args& a) {
         std::fprintf(stderr, "strata-bundle: warning: %s can be read by others (chmod 600 it)\n", key.c_str());
     }
   }
+  // The images in stream order: the boot image of a group first (small: a
+  // device refuses a bad one before the long root stream), then the root.
+  std::vector<std::pair<std::string, std::string>> inputs;  // name, path
+  if (a.opts.count("boot")) inputs.emplace_back(strata::kBootImage, a.opts.at("boot"));
+  inputs.emplace_back(strata::kRootImage, image);
+  if (inputs.size() > 1 && inputs[0].second == "-" && image == "-")
+    return fail("--boot and IMAGE cannot both be '-' (standard input)");
+
   // Check the version, the name and the key before streaming a large image.
   strata::Manifest probe = m;
   probe.verity.reset();  // checked against the image's size once it is known
   probe.size = 1;
   probe.sha256 = std::string(64, '0');
+  for (const auto& [name, path] : inputs) probe.images.push_back({name, 1, std::string(64, '0')});
   if (auto h = strata::make_bundle_header(probe, secrets); !h) return fail(h.error().message());
 
-  auto in = open_input(image);
-  if (!in) return fail(in.error().message());
   AtomicFile f(out);
   if (f.fd() < 0) return fail(strata::errno_error("create a temporary file beside " + out).message());
-  // One pass over the image: room for the header, the image copied while it
-  // is hashed, then the header written into the room.
+  // One pass over each image: room for the header, the images copied while
+  // they are hashed, then the header written into the room.
   std::string buf(strata::kBundleHeaderSize, '\0');
   if (auto s = write_full(f.fd(), buf.data(), buf.size(), f.tmp()); !s) return fail(s.error().message());
   buf.resize(kChunk);
-  strata::Sha256 hash;
-  for (;;) {
-    auto n = read_full(in->get(), buf.data(), buf.size(), image);
-    if (!n) return fail(n.error().message());
-    if (*n == 0) break;
-    hash.update(buf.data(), *n);
-    m.size += *n;
-    if (auto s = write_full(f.fd(), buf.data(), *n, f.tmp()); !s) return fail(s.error().message());
+  for (const auto& [name, path] : inputs) {
+    auto in = open_input(path);
+    if (!in) return fail(in.error().message());
+    strata::Sha256 hash;
+    strata::BundleImage img{name, 0, ""};
+    for (;;) {
+      auto n = read_full(in->get(), buf.data(), buf.size(), path);
+      if (!n) return fail(n.error().message());
+      if (*n == 0) break;
+      hash.update(buf.data(), *n);
+      img.size += *n;
+      if (auto s = write_full(f.fd(), buf.data(), *n, f.tmp()); !s) return fail(s.error().message());
+    }
+    if (img.size == 0) return fail(path + " is empty: there is no image to bundle");
+    img.sha256 = hash.hex();
+    m.images.push_back(img);
   }
-  if (m.size == 0) return fail(image + " is empty: there is no image to bundle");
-  m.sha256 = hash.hex();
+  const strata::BundleImage& root = m.images.back();
+  m.size = root.size;
+  m.sha256 = root.sha256;
+  if (m.images.size() == 1) m.images.clear();  // the one-image form
   auto header = strata::make_bundle_header(m, secrets);
   if (!header) return fail(header.error().message());
   if (::pwrite(f.fd(), header->data(), header->size(), 0) != static_cast<ssize_t>(header->size()))
     return fail(strata::errno_error("write the header to " + f.tmp()).message());
   if (auto s = f.commit(0666 & ~current_umask(), true); !s) return fail(s.error().message());
-  std::printf("wrote %s: version %s, %llu image bytes, sha256 %s, %s\n", out.c_str(), m.version.c_str(),
-              static_cast<unsigned long long>(m.size), m.sha256.c_str(),
-              secrets.empty() ? "unsigned" : ("signed by " + std::to_string(secrets.size()) + " key(s)").c_str());
+  const std::string signed_by =
+      secrets.empty() ? "unsigned" : "signed by " + std::to_string(secrets.size()) + " key(s)";
+  if (m.images.empty())
+    std::printf("wrote %s: version %s, %llu image bytes, sha256 %s, %s\n", out.c_str(), m.version.c_str(),
+                static_cast<unsigned long long>(m.size), m.sha256.c_str(), signed_by.c_str());
+  else
+    std::printf("wrote %s: version %s, a group: boot %llu bytes + root %llu bytes, %s\n", out.c_str(),
+                m.version.c_str(), static_cast<unsigned long long>(m.images[0].size),
+                static_cast<unsigned long long>(m.images[1].size), signed_by.c_str());
   return 0;
 }
 
@@ -306,8 +331,14 @@ Result<strata::BundleHeader> read_header(int in, const std::string& path) {
 void print_manifest(const strata::BundleHeader& h) {
   const strata::Manifest& m = h.manifest;
   std::printf("version:    %s\n", m.version.c_str());
-  std::printf("size:       %llu bytes\n", static_cast<unsigned long long>(m.size));
-  std::printf("sha256:     %s\n", m.sha256.c_str());
+  if (strata::has_boot_image(m)) {
+    for (const auto& img : m.images)
+      std::printf("image:      %s %llu bytes sha256 %s\n", img.name.c_str(), static_cast<unsigned long long>(img.size),
+                  img.sha256.c_str());
+  } else {
+    std::printf("size:       %llu bytes\n", static_cast<unsigned long long>(m.size));
+    std::printf("sha256:     %s\n", m.sha256.c_str());
+  }
   std::printf("compatible: %s\n", m.compatible.empty() ? "(any board)" : m.compatible.c_str());
   std::printf("min_version: %s\n", m.min_version.empty() ? "(none)" : m.min_version.c_str());
   std::printf("keys:       %s\n", m.keys.empty() ? "(unchanged)" : strata::key_list_text(m.keys).c_str());
@@ -358,33 +389,47 @@ int verify(const Args& a) {
     std::printf("signature check: ok (%zu of %zu keys)\n", by.size(), pubkeys.size());
   }
 
-  // The image: exactly size bytes, with the hash the manifest gives.
-  strata::Sha256 hash;
-  uint64_t bytes = 0, extra = 0;
+  // The images, in stream order: exactly their sizes, with the hashes the manifest gives.
   std::string buf(kChunk, '\0');
-  for (;;) {
+  bool cut = false;
+  for (const strata::BundleImage& img : h->manifest.images) {
+    const std::string what = h->manifest.images.size() > 1 ? "the " + img.name + " image" : "the image";
+    strata::Sha256 hash;
+    uint64_t bytes = 0;
+    while (bytes < img.size) {
+      const uint64_t room = img.size - bytes;
+      auto n = read_full(in->get(), buf.data(), room < buf.size() ? static_cast<size_t>(room) : buf.size(), path);
+      if (!n) return fail(n.error().message());
+      if (*n == 0) break;
+      hash.update(buf.data(), *n);
+      bytes += *n;
+    }
+    const std::string sha = hash.hex();
+    if (bytes < img.size) {
+      problems.push_back(what + " is cut short: " + std::to_string(bytes) + " of " + std::to_string(img.size) +
+                         " bytes (an interrupted download or copy?)");
+      cut = true;
+      break;
+    }
+    if (sha != img.sha256)
+      problems.push_back(what + "'s sha256 is " + sha + ", the manifest says " + img.sha256 +
+                         ": the image was altered or damaged");
+    else
+      std::printf("image check:     ok (%s%llu bytes, sha256 matches)\n",
+                  h->manifest.images.size() > 1 ? (img.name + ", ").c_str() : "",
+                  static_cast<unsigned long long>(bytes));
+  }
+  uint64_t extra = 0;
+  while (!cut) {
     auto n = read_full(in->get(), buf.data(), buf.size(), path);
     if (!n) return fail(n.error().message());
     if (*n == 0) break;
-    const uint64_t room = h->manifest.size - bytes;
-    const size_t take = *n < room ? *n : static_cast<size_t>(room);
-    hash.update(buf.data(), take);
-    bytes += take;
-    extra += *n - take;
+    extra += *n;
   }
-  const std::string sha = hash.hex();
-  if (bytes < h->manifest.size) {
-    problems.push_back("the image is cut short: " + std::to_string(bytes) + " of " + std::to_string(h->manifest.size) +
-                       " bytes (an interrupted download or copy?)");
-  } else if (extra > 0) {
-    problems.push_back(std::to_string(extra) + " bytes follow the image (size= says " +
-                       std::to_string(h->manifest.size) + "): not a bundle strata-bundle made");
-  } else if (sha != h->manifest.sha256) {
-    problems.push_back("the image's sha256 is " + sha + ", the manifest says " + h->manifest.sha256 +
-                       ": the image was altered or damaged");
-  } else {
-    std::printf("image check:     ok (%llu bytes, sha256 matches)\n", static_cast<unsigned long long>(bytes));
-  }
+  if (extra > 0)
+    problems.push_back(std::to_string(extra) + " bytes follow the image" +
+                       (h->manifest.images.size() > 1 ? "s (the manifest lists " : " (size= says ") +
+                       std::to_string(strata::images_size(h->manifest)) + "): not a bundle strata-bundle made");
 
   for (const auto& p : problems) std::fprintf(stderr, "strata-bundle: %s: %s\n", path.c_str(), p.c_str());
   if (!problems.empty()) return 1;
@@ -444,7 +489,7 @@ int main(int argc, char** argv) {
   };
   const Command commands[] = {
       {"keygen", {}, keygen},
-      {"create", {"version", "compatible", "key", "min-version", "keys", "verity"}, create},
+      {"create", {"version", "compatible", "key", "min-version", "keys", "verity", "boot"}, create},
       {"verify", {"pubkey"}, verify},
       {"show", {}, show},
       {"check-root", {"config"}, check_root},

@@ -46,6 +46,7 @@ Context load_context() {
     if (!sl.contains(name) || !sl[name].is_object()) continue;
     c.device[i] = sl[name].value("device", "");
     c.image[i] = sl[name].value("image", "");
+    c.boot_device[i] = sl[name].value("boot_device", "");
   }
   return c;
 }

@@ -19,8 +19,9 @@ struct Context {
   // A/B, from the status ([slots] mode none: booted = -1).
   strata::SlotMode mode = strata::SlotMode::kNone;
   int booted = -1;
-  std::string device[2];  // partition slots
-  std::string image[2];   // file slots
+  std::string device[2];       // partition slots
+  std::string image[2];        // file slots
+  std::string boot_device[2];  // bootloader = uboot: each slot's boot partition ("" not found)
   // bootloader = uboot: the partition of the bootloader state ("" unknown).
   bool uboot = false;
   std::string bootstate;

@@ -77,15 +77,6 @@ int update_command(const Context& c, const std::string& source, const std::strin
     return fail(c.status.is_null()
                     ? c.status_error
                     : "this system does not boot from A/B slots ([slots] mode = none): nothing to update");
-  // A slot is a group here (boot-x + root-x): a root image alone would leave
-  // the target's kernel and initramfs as they are, maybe empty or of another
-  // release. Group bundles are not built yet (README "Boot through U-Boot").
-  if (c.uboot)
-    return fail(
-        "[slots] bootloader = uboot: a slot is a group of kernel, initramfs and root, and this version "
-        "installs root-image bundles only, which would leave slot " +
-        std::string(1, strata::slot_name(strata::other_slot(c.booted))) +
-        "'s kernel and initramfs as they are; refused, nothing written");
   const strata::Config& cfg = c.loaded.config;
   strata::UpdateTarget t;
   t.running = c.booted;
@@ -101,6 +92,15 @@ int update_command(const Context& c, const std::string& source, const std::strin
   if (t.path.empty())
     return fail(strata::slot_word(t.slot) + " has no " + (t.file ? "image file" : "device") +
                 " in /run/strata/status (was its partition found at boot?)");
+  // bootloader = uboot: a slot is a group (boot-x + root-x), and install_update
+  // refuses a bundle without a boot image for it.
+  if (c.uboot) {
+    t.boot_path = c.boot_device[t.slot];
+    if (t.boot_path.empty())
+      return fail(std::string("[slots] bootloader = uboot: ") + strata::slot_word(t.slot) +
+                  "'s boot partition (GPT name boot-" + strata::slot_name(t.slot) +
+                  ") was not found at boot (no boot_device in /run/strata/status); refused, nothing written");
+  }
 
   strata::UpdateOptions o;
   o.policy.config_keys = cfg.update_public_keys;
@@ -145,6 +145,9 @@ int update_command(const Context& c, const std::string& source, const std::strin
   std::printf("strata: update done: version %s in slot %c (%.1f MiB in %.2f s, %.1f MiB/s, sha256 %s)\n",
               r->version.c_str(), strata::slot_name(t.slot), mib, r->seconds, r->seconds > 0 ? mib / r->seconds : 0.0,
               r->sha256.c_str());
+  if (c.uboot)
+    std::printf("strata: slot %c's group written: boot image on %s, root image on %s\n", strata::slot_name(t.slot),
+                t.boot_path.c_str(), t.path.c_str());
   std::printf("strata: slot %c is on trial for %d boots: reboot into it, then run `strata mark-good` to keep it\n",
               strata::slot_name(t.slot), o.tries);
   return 0;
