@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "boot_env.h"
+#include "boot_env_invariants.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view rest(reinterpret_cast<const char*>(data), size);
@@ -30,13 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   const strata::BootEnv e = *r;
-  if (e.first != 0 && e.first != 1) abort();
-  for (int i = 0; i < strata::kSlotCount; i++)
-    if (e.tries[i] < 0 || e.tries[i] > strata::kMaxTries || (e.status[i] != strata::SlotStatus::kTrial && e.tries[i]))
-      abort();
-  if (strata::describe(e).empty()) abort();
-  auto again = strata::parse_boot_env(strata::boot_env_vars(e));
-  if (!again || !(*again == e)) abort();
+  check_boot_env_invariants(e);
   const strata::SlotState rec = strata::with_boot_env(strata::SlotState{}, e);
   if (!(strata::boot_env_of(rec) == e)) abort();
   if (!strata::boot_env_disagreements(rec, e).empty()) abort();

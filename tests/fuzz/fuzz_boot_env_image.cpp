@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "boot_env.h"
+#include "boot_env_invariants.h"
 #include "boot_env_store.h"
 
 namespace {
@@ -72,15 +73,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   const strata::BootEnv e = *r->env;
-  if (e.first != 0 && e.first != 1) abort();
-  for (int i = 0; i < strata::kSlotCount; i++)
-    if (e.tries[i] < 0 || e.tries[i] > strata::kMaxTries || (e.status[i] != strata::SlotStatus::kTrial && e.tries[i]))
-      abort();
-  if (strata::describe(e).empty()) abort();
-
   // The variables strata writes parse back to the same state, alone and as a fresh pair.
-  auto again = strata::parse_boot_env(strata::boot_env_vars(e));
-  if (!again || !(*again == e)) abort();
+  check_boot_env_invariants(e);
   std::string fresh(strata::kBootEnvImageSize, '\0');
   put_copy(fresh, 0, vars_text(strata::boot_env_vars(e)), 0, true);
   auto reread = strata::parse_boot_env_image(fresh, "fuzz");
