@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
 
 #include "commands.h"
 #include "mender_module.h"
@@ -63,6 +64,14 @@ int mender_command(const Context& c, const std::vector<std::string>& args) {
   const std::string& state = args[0];
   if (c.booted < 0)
     return fail(c.status.is_null() ? c.status_error : "this system does not boot from A/B slots ([slots] mode = none)");
+  // The record is read and changed under the lock, as `strata mark-good` does;
+  // Download takes it inside `strata update` itself.
+  std::optional<strata::StorageLock> lock;
+  if (state != "Download") {
+    auto l = strata::StorageLock::acquire(strata::paths::kLock);
+    if (!l) return fail(l.error().message());
+    lock.emplace(std::move(*l));
+  }
   strata::SlotStore store = slot_store(c);
   strata::SlotReading r = store.read();
   if (r.health == strata::StateHealth::kUnavailable) return fail("the slot record cannot be reached: " + r.detail);
@@ -72,8 +81,6 @@ int mender_command(const Context& c, const std::vector<std::string>& args) {
   if (!reply) return fail("mender " + reply.error().message());
   if (reply->step == strata::MenderStep::kInstall) return download(c, args[1]);
   if (reply->write) {
-    auto lock = strata::StorageLock::acquire(strata::paths::kLock);
-    if (!lock) return fail(lock.error().message());
     if (r.health == strata::StateHealth::kUnreadable)
       return fail("the slot record is unreadable (" + r.detail + "); nothing changed");
     if (auto s = store.write(*reply->write, "mender " + state); !s)
