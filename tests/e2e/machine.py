@@ -22,6 +22,8 @@ def _die_with_parent():
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PANIC = re.compile(r"Kernel panic|Attempted to kill init")
+COUNTDOWN = "Hit any key to stop autoboot"
+PROMPT = re.compile(r"\n=> ")
 
 
 class BootError(AssertionError):
@@ -30,11 +32,16 @@ class BootError(AssertionError):
 
 class Machine:
     def __init__(self, board, disk, words="", initrd=None, log=None, qemu_extra="", drives=(), firmware=False,
-                 blkdebug=None):
+                 blkdebug=None, countdown=False):
         """firmware: boot through U-Boot from the disk alone (no kernel words);
-        otherwise QEMU loads the kernel and initramfs itself (faster)."""
+        otherwise QEMU loads the kernel and initramfs itself (faster).
+        countdown: let U-Boot's autoboot count down (2 s of wall time in Debian's
+        default environment); otherwise a key stops it and `boot` runs the same
+        bootcmd at once."""
         self.board, self.disk, self.words, self.drives = board, disk, words, list(drives)
         self.firmware = firmware
+        self.skip_countdown = firmware and not countdown
+        self.stdin_lock = threading.Lock()
         self.blkdebug = blkdebug  # a QEMU blkdebug config for the main disk (I/O errors)
         self.initrd, self.qemu_extra = initrd, qemu_extra
         self.log_path = log
@@ -71,9 +78,32 @@ class Machine:
                 self.log.flush()
             with self.cond:
                 self.buf += text
+                if self.skip_countdown:
+                    self._stop_countdown()
                 self.cond.notify_all()
         with self.cond:
             self.cond.notify_all()
+
+    def _stop_countdown(self):
+        """U-Boot's autoboot: a key at the countdown, then `boot` at the prompt
+        (once per U-Boot start: a reset runs U-Boot again)."""
+        at = self.buf.rfind(COUNTDOWN)
+        if at < 0 or at == getattr(self, "_countdown_at", None):
+            return
+        if not getattr(self, "_key_sent", False):
+            self._write(b"\n")
+            self._key_sent = True
+        if PROMPT.search(self.buf, at):
+            self._write(b"boot\n")
+            self._countdown_at, self._key_sent = at, False
+
+    def _write(self, data):
+        with self.stdin_lock:
+            try:
+                self.proc.stdin.write(data)
+                self.proc.stdin.flush()
+            except OSError:
+                pass  # QEMU gone: the waits say so
 
     def expect(self, pattern, timeout=60, allow_panic=False):
         """Waits for pattern after the last match; returns the match."""
@@ -109,8 +139,9 @@ class Machine:
         return "\n".join(self.buf.splitlines()[-n:])
 
     def send(self, text):
-        self.proc.stdin.write(text.encode())
-        self.proc.stdin.flush()
+        with self.stdin_lock:
+            self.proc.stdin.write(text.encode())
+            self.proc.stdin.flush()
 
     def wait_shell(self, timeout=90):
         self.expect(r"strata-demo: system up", timeout)

@@ -5,6 +5,7 @@ import os
 import subprocess
 import unittest
 
+from base import points_for
 from cuts import CutTest
 import slots
 
@@ -41,7 +42,8 @@ class UpdateCuts(CutTest):
 
     def test_cut_at_every_update_step(self):
         base = self.base_with_good_b()
-        for i, point in enumerate(POINTS):
+        for point in points_for(self.board, POINTS):
+            i = POINTS.index(point)
             with self.subTest(point=point):
                 disk = self.copy(base, f"cut-{point}.img")
                 self.cut_at(disk, point, f"{self.tape.stream(0)} | strata update -")

@@ -70,15 +70,17 @@ class Persistence(BoardTest):
         self.assertEqual(m.ok("cat /var/lib/app/settings.conf").strip(), "mode=factory")
 
     def test_power_cut_at_every_reset_step_completes_the_reset(self):
+        # One disk with changes and a reset requested, copied for each point.
+        requested = self.disk("reset-requested.img")
+        m = self.boot(disk=requested)
+        m.wait_shell()
+        m.ok("echo x > /etc/survivor && echo y > /.hidden && echo app > /var/lib/app/state && sync")
+        m.ok("strata factory-reset --all --no-reboot")
+        m.send("poweroff -f\n")
+        m.wait_exit(60)
         for point in ("reset-upper-moved", "reset-persist-moved", "reset-done"):
             with self.subTest(point=point):
-                disk = self.disk(f"disk-{point}.img")
-                m = self.boot(disk=disk)
-                m.wait_shell()
-                m.ok("echo x > /etc/survivor && echo y > /.hidden && echo app > /var/lib/app/state && sync")
-                m.ok("strata factory-reset --all --no-reboot")
-                m.send("poweroff -f\n")
-                m.wait_exit(60)
+                disk = self.disk(f"disk-{point}.img", source=requested)
                 m = self.boot(disk=disk, words=f"strata.crash_at={point}")
                 m.expect(rf"strata.crash_at={point}: simulating a power cut")
                 m.wait_exit(60)

@@ -13,8 +13,11 @@ from base import BoardTest
 class FirmwareBoot(BoardTest):
     def test_boot_from_the_disk_alone(self):
         t0 = time.monotonic()
-        m = self.boot(firmware=True)
+        # Untouched: U-Boot counts down and boots by itself (the other
+        # scenarios stop the countdown and type `boot`).
+        m = self.boot(firmware=True, countdown=True)
         m.expect(r"U-Boot 20\d\d\.\d\d", 60)
+        m.expect(r"Hit any key to stop autoboot: +2 [\b ]+1 [\b ]+0 *\n", 30)
         m.expect(r"Found U-Boot script /boot\.scr", 60)
         m.expect(r"strata-boot: script starting \(bootloader = none\)", 30)
         m.expect(r"strata-boot: booting slot a: console=ttyAMA0", 60)
