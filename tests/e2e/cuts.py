@@ -19,13 +19,16 @@ CLI_CUT = r"strata\.crash_at={}: waiting for the power cut"
 PID1_CUT = r"strata\.crash_at={}: simulating a power cut"
 
 
-class CutTest(unittest.TestCase):
-    """Shared set-up: disks in known slot states, made once per class."""
+class TapeTest(unittest.TestCase):
+    """Scenarios whose disks are set up once per class (in known slot states,
+    copied for each test): one scratch dir, the update-2 tape attached to
+    every machine, console logs numbered per class."""
     board = BOARD
+    prefix = "strata-cuts"
 
     @classmethod
     def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix=f"strata-cuts-{cls.board}-")
+        cls.dir = tempfile.mkdtemp(prefix=f"{cls.prefix}-{cls.board}-")
         cls.count = 0
         cls.tape = Tape(os.path.join(cls.dir, "tape.img"), [slots.bundle(cls.board, 2)])
 
@@ -44,16 +47,11 @@ class CutTest(unittest.TestCase):
             m.close()
 
     @classmethod
-    def machine(cls, disk, words="", tape=True):
+    def machine(cls, disk, words="", tape=True, blkdebug=None):
         cls.count += 1
         log = os.path.join(cls.dir, f"console-{cls.count}.log")
-        return Machine(cls.board, disk, words, None, log, "", [cls.tape.path] if tape else []).start()
-
-    def boot(self, disk, words=""):
-        m = self.machine(disk, words)
-        self.machines.append(m)
-        m.wait_shell()
-        return m
+        return Machine(cls.board, disk, words, None, log, "", [cls.tape.path] if tape else [],
+                       blkdebug=blkdebug).start()
 
     @classmethod
     def copy(cls, source, name):
@@ -64,6 +62,16 @@ class CutTest(unittest.TestCase):
     @classmethod
     def fresh(cls, name):
         return fresh_disk(cls.board, cls.dir, name)
+
+
+class CutTest(TapeTest):
+    """Power cuts: boot with a crash point, cut, boot again and check."""
+
+    def boot(self, disk, words=""):
+        m = self.machine(disk, words)
+        self.machines.append(m)
+        m.wait_shell()
+        return m
 
     def update(self, m, check=True):
         rc, out = m.sh(f"{self.tape.stream(0)} | strata update -", timeout=180)

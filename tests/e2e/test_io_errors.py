@@ -9,29 +9,24 @@ The base disk is made once per class: slot b running version 2 and good,
 slot a good with version 1, a marker in /var/lib/app."""
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 import unittest
 
-from base import BOARD, BoardTest
-from machine import Machine, fresh_disk
+from base import BoardTest
+from cuts import TapeTest
 import faults
 import slots
-from slots import Tape, version
+from slots import version
 
 MARKER = "/var/lib/app/io-marker"
 
 
-class IoErrors(unittest.TestCase):
-    board = BOARD
+class IoErrors(TapeTest):
+    prefix = "strata-io"
 
     @classmethod
     def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix=f"strata-io-{cls.board}-")
-        cls.count = 0
-        cls.tape = Tape(os.path.join(cls.dir, "tape.img"), [slots.bundle(cls.board, 2)])
-        cls.base = fresh_disk(cls.board, cls.dir, "base.img")
+        super().setUpClass()
+        cls.base = cls.fresh("base.img")
         m = cls.machine(cls.base)
         try:
             m.wait_shell()
@@ -51,36 +46,14 @@ class IoErrors(unittest.TestCase):
             m.close()
         cls.parts = faults.partitions(cls.base)
 
-    @classmethod
-    def tearDownClass(cls):
-        if os.environ.get("STRATA_KEEP_LOGS"):
-            print(f"\n(console logs kept in {cls.dir})")
-        else:
-            shutil.rmtree(cls.dir, ignore_errors=True)
-
-    @classmethod
-    def machine(cls, disk, words="", blkdebug=None):
-        cls.count += 1
-        log = os.path.join(cls.dir, f"console-{cls.count}.log")
-        return Machine(cls.board, disk, words, None, log, "", [cls.tape.path], blkdebug=blkdebug).start()
-
-    def setUp(self):
-        self.machines = []
-
-    def tearDown(self):
-        for m in self.machines:
-            m.close()
-
     def disk(self, name):
-        dst = os.path.join(self.dir, name)
-        subprocess.run(["cp", "--sparse=always", self.base, dst], check=True)
-        return dst
+        return self.copy(self.base, name)
 
     def boot(self, disk, rules=None, shell=True):
         conf = None
         if rules:
             conf = faults.blkdebug(os.path.join(self.dir, f"blkdebug-{self.count + 1}.conf"), rules)
-        m = self.machine(disk, "", conf)
+        m = self.machine(disk, "", blkdebug=conf)
         self.machines.append(m)
         if shell:
             m.wait_shell()
