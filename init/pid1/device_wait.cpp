@@ -35,8 +35,12 @@ void add_or_replace(std::vector<BlockDevice>& have, BlockDevice d) {
   have.push_back(std::move(d));
 }
 
-void probe_into(DeviceScan& scan, const std::string& path) {
-  if (auto d = probe_device(path)) {
+void probe_into(DeviceScan& scan, const SysfsDevice& dev) {
+  if (auto d = probe_device(dev.path)) {
+    // The kernel's name for the partition when libblkid finds no table entry
+    // (partitions from the kernel command line, blkdevparts=): probe_order
+    // already trusted it.
+    if (d->partlabel.empty()) d->partlabel = dev.partname;
     LOGD("probed %s: TYPE=%s LABEL=%s PARTLABEL=%s", d->path.c_str(), d->type.c_str(), d->label.c_str(),
          d->partlabel.c_str());
     add_or_replace(scan.devices, std::move(*d));
@@ -117,7 +121,7 @@ DeviceScan wait_for_devices(const std::vector<DeviceSpec>& wanted, int timeout_m
   std::vector<bool> done(seen.size(), false);
   for (size_t i : probe_order(seen, named)) {
     if (!named.empty() && all_named_found(named, scan.devices)) break;
-    probe_into(scan, seen[i].path);
+    probe_into(scan, seen[i]);
     done[i] = true;
   }
   for (size_t i = 0; i < seen.size(); i++) {
@@ -148,7 +152,7 @@ DeviceScan wait_for_devices(const std::vector<DeviceSpec>& wanted, int timeout_m
       if (probe_need(*dev, named) == ProbeNeed::kCannot)
         add_or_replace(scan.devices, unprobed_device(*dev, kCannotMatch));
       else
-        probe_into(scan, dev->path);
+        probe_into(scan, *dev);
     }
   }
   sort_probed_first(scan.devices);
