@@ -95,7 +95,8 @@ def markdown(data, json_rel):
       "`/sbin/init`. That init is a static program that writes a marker to `/dev/kmsg` and powers off. "
       "Times are the kernel's console timestamps.\n")
     w("- **strata-init**: the board's binary with `tests/bench/strata.ini` (tmpfs upper): loads the storage "
-      "modules, waits on uevents and probes the block devices with libblkid, then loads only the modules its plan "
+      "modules, waits on uevents and probes with libblkid only the block devices the config can name (here "
+      "the one whose GPT name is root-a), then loads only the modules its plan "
       f"needs ({ic['strata']['summary'].get('modules_needs', '?')}), each level in parallel threads; logs to kmsg, "
       "writes its status file.")
     w("- **BusyBox script**: `tests/bench/script-init`, what boards write by hand: `insmod` in the same order, "
