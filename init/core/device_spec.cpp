@@ -62,6 +62,11 @@ std::string describe_devices(const std::vector<BlockDevice>& devices) {
   if (devices.empty()) return "  (no block devices at all: is the storage driver module loaded?)\n";
   std::string out;
   for (const auto& d : devices) {
+    if (!d.not_probed.empty()) {
+      out += "  " + d.path + " PARTLABEL=" + (d.partlabel.empty() ? "-" : d.partlabel) +
+             " (not probed: " + d.not_probed + ")\n";
+      continue;
+    }
     out += "  " + d.path + " TYPE=" + (d.type.empty() ? "-" : d.type) + " LABEL=" + (d.label.empty() ? "-" : d.label) +
            " UUID=" + (d.uuid.empty() ? "-" : d.uuid) + " PARTLABEL=" + (d.partlabel.empty() ? "-" : d.partlabel) +
            " PARTUUID=" + (d.partuuid.empty() ? "-" : d.partuuid) +

@@ -19,6 +19,9 @@ struct BlockDevice {
   // probing): TYPE, LABEL and UUID are unknown; PARTLABEL and PARTUUID come
   // from the partition table, which lies elsewhere.
   std::string unreadable;
+  // Why PID 1 did not read it (probe_order.h), "" when it did. Then only
+  // path, PARTLABEL and size (from sysfs) are known.
+  std::string not_probed;
 };
 
 // " (/dev/vda3 could not be read: why; ...)" for every unreadable device, or "".

@@ -19,7 +19,7 @@ int on_value(void* user, const char* section, const char* name, const char* valu
     c->problems->push_back({*c->file, "section [" + sec + "] is not a /dev/ path; ignored"});
     return 1;
   }
-  if (c->out->empty() || c->out->back().path != sec) c->out->push_back(BlockDevice{sec, "", "", "", "", "", 0, ""});
+  if (c->out->empty() || c->out->back().path != sec) c->out->push_back(BlockDevice{sec, "", "", "", "", "", 0, "", ""});
   BlockDevice& d = c->out->back();
   if (key == "TYPE")
     d.type = v;

@@ -32,6 +32,16 @@ std::vector<DeviceSpec> required_devices(const Config& config) {
   return out;
 }
 
+std::vector<DeviceSpec> named_devices(const Config& config) {
+  std::vector<DeviceSpec> out = required_devices(config);
+  if (config.bootloader == Bootloader::kUBoot) {
+    if (auto s = parse_device_spec(config.bootstate_source)) out.push_back(*s);
+    for (int i = 0; i < kSlotCount; i++)
+      if (auto s = parse_device_spec(std::string("PARTLABEL=boot-") + slot_name(i))) out.push_back(*s);
+  }
+  return out;
+}
+
 std::string slot_image_path(int slot) {
   return std::string("/strata/slots/slot-") + slot_name(slot) + ".img";
 }

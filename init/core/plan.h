@@ -105,6 +105,10 @@ struct BootPlan {
 
 // The devices the boot must wait for before it can decide.
 std::vector<DeviceSpec> required_devices(const Config& config);
+// Every device the config names: the required ones, then those the plan uses
+// when present (bootloader = uboot: the boot state and each slot's boot
+// partition). PID 1 probes only devices that can be one of these.
+std::vector<DeviceSpec> named_devices(const Config& config);
 
 // True when the boot needs the data partition (a persistent upper or paths,
 // or the A/B slot record).

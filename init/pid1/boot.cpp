@@ -147,11 +147,13 @@ struct Boot {
     maybe_break("devices");
     int64_t t0 = monotonic_ms();
     auto wanted = required_devices(loaded.config);
-    DeviceScan scan = wait_for_devices(wanted, loaded.config.device_timeout_ms);
+    const auto named = named_devices(loaded.config);
+    const std::vector<DeviceSpec> also(named.begin() + static_cast<std::ptrdiff_t>(wanted.size()), named.end());
+    DeviceScan scan = wait_for_devices(wanted, loaded.config.device_timeout_ms, also);
     std::vector<StageTime> times = early_times;
     times.push_back({"devices", monotonic_ms() - t0});
-    LOGI("stage devices: %zu block devices, %s, %d ms", scan.devices.size(), scan.timed_out ? "timed out" : "all found",
-         scan.waited_ms);
+    LOGI("stage devices: %zu block devices (%zu probed), %s, %d ms", scan.devices.size(), scan.probed,
+         scan.timed_out ? "timed out" : "all found", scan.waited_ms);
 
     // The data partition's filesystem, before anything mounts it (the slot record).
     if (wants_data(loaded.config)) {

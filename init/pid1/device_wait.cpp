@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -20,11 +21,10 @@ namespace strata {
 namespace {
 
 bool all_found(const std::vector<DeviceSpec>& wanted, const std::vector<BlockDevice>& have) {
-  for (const auto& w : wanted)
-    if (!find_device(have, w)) return false;
-  return true;
+  return all_named_found(wanted, have);
 }
 
+// Replaces what was known of the same path (a change uevent: media arrived).
 void add_or_replace(std::vector<BlockDevice>& have, BlockDevice d) {
   for (auto& h : have) {
     if (h.path == d.path) {
@@ -35,12 +35,22 @@ void add_or_replace(std::vector<BlockDevice>& have, BlockDevice d) {
   have.push_back(std::move(d));
 }
 
-void probe_into(std::vector<BlockDevice>& have, const std::string& path) {
-  if (auto d = probe_device(path)) {
+void probe_into(DeviceScan& scan, const SysfsDevice& dev) {
+  if (auto d = probe_device(dev.path)) {
+    // The kernel's name for the partition when libblkid finds no table entry
+    // (partitions from the kernel command line, blkdevparts=): probe_order
+    // already trusted it.
+    if (d->partlabel.empty()) d->partlabel = dev.partname;
     LOGD("probed %s: TYPE=%s LABEL=%s PARTLABEL=%s", d->path.c_str(), d->type.c_str(), d->label.c_str(),
          d->partlabel.c_str());
-    add_or_replace(have, std::move(*d));
+    add_or_replace(scan.devices, std::move(*d));
+    scan.probed++;
   }
+}
+
+// Probed devices first in the list (find_device takes the first match).
+void sort_probed_first(std::vector<BlockDevice>& have) {
+  std::stable_partition(have.begin(), have.end(), [](const BlockDevice& d) { return d.not_probed.empty(); });
 }
 
 // A device of 0 sectors holds nothing to find: a loop device with no backing
@@ -89,20 +99,35 @@ std::string block_devname(const char* buf, size_t len) {
 
 }  // namespace
 
-DeviceScan wait_for_devices(const std::vector<DeviceSpec>& wanted, int timeout_ms, const char* sys_block,
-                            const char* dev_dir) {
+DeviceScan wait_for_devices(const std::vector<DeviceSpec>& wanted, int timeout_ms, const std::vector<DeviceSpec>& also,
+                            const char* sys_block, const char* dev_dir) {
   DeviceScan scan;
   const int64_t start = monotonic_ms();
   UniqueFd sock = open_uevent_socket();
   if (!sock.valid()) LOGW("cannot listen for kernel uevents (%s); scanning only once", strerror(errno));
 
+  std::vector<DeviceSpec> named = wanted;
+  named.insert(named.end(), also.begin(), also.end());
+  // What the kernel says about each device, then the ones worth reading, in order.
+  std::vector<SysfsDevice> seen;
   if (DIR* d = ::opendir(sys_block)) {
     while (dirent* e = ::readdir(d)) {
       if (e->d_name[0] == '.') continue;
       if (no_media(sys_block, e->d_name)) continue;
-      probe_into(scan.devices, std::string(dev_dir) + "/" + e->d_name);
+      if (auto s = read_sysfs_device(sys_block, e->d_name, dev_dir)) seen.push_back(std::move(*s));
     }
     ::closedir(d);
+  }
+  std::vector<bool> done(seen.size(), false);
+  for (size_t i : probe_order(seen, named)) {
+    if (!named.empty() && all_named_found(named, scan.devices)) break;
+    probe_into(scan, seen[i]);
+    done[i] = true;
+  }
+  for (size_t i = 0; i < seen.size(); i++) {
+    if (done[i]) continue;
+    const char* why = probe_need(seen[i], named) == ProbeNeed::kCannot ? kCannotMatch : kAllFound;
+    scan.devices.push_back(unprobed_device(seen[i], why));
   }
 
   while (!all_found(wanted, scan.devices)) {
@@ -121,10 +146,16 @@ DeviceScan wait_for_devices(const std::vector<DeviceSpec>& wanted, int timeout_m
       if (n <= 0) break;
       buf[n] = '\0';
       std::string name = block_devname(buf, static_cast<size_t>(n));
-      if (!name.empty() && !no_media(sys_block, name.c_str()))
-        probe_into(scan.devices, std::string(dev_dir) + "/" + name);
+      if (name.empty() || no_media(sys_block, name.c_str())) continue;
+      auto dev = read_sysfs_device(sys_block, name, dev_dir);
+      if (!dev) continue;
+      if (probe_need(*dev, named) == ProbeNeed::kCannot)
+        add_or_replace(scan.devices, unprobed_device(*dev, kCannotMatch));
+      else
+        probe_into(scan, *dev);
     }
   }
+  sort_probed_first(scan.devices);
   scan.waited_ms = static_cast<int>(monotonic_ms() - start);
   return scan;
 }

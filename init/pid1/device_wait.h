@@ -10,12 +10,19 @@
 namespace strata {
 
 struct DeviceScan {
-  std::vector<BlockDevice> devices;  // everything seen, probed
+  // Everything seen: the probed devices first, then those not probed
+  // (BlockDevice::not_probed says why; probe_order.h decides which).
+  std::vector<BlockDevice> devices;
+  size_t probed = 0;
   bool timed_out = false;
   int waited_ms = 0;
 };
 
+// Waits for every `wanted` device; `also` names more devices the boot uses
+// when present (not waited for). Only devices that can be one of these are
+// read, sure matches first, and probing stops once all of them are found.
 DeviceScan wait_for_devices(const std::vector<DeviceSpec>& wanted, int timeout_ms,
-                            const char* sys_block = "/sys/class/block", const char* dev_dir = "/dev");
+                            const std::vector<DeviceSpec>& also = {}, const char* sys_block = "/sys/class/block",
+                            const char* dev_dir = "/dev");
 
 }  // namespace strata

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 
@@ -51,6 +52,22 @@ std::string sysfs_partname(const std::string& path) {
 }
 
 }  // namespace
+
+std::optional<SysfsDevice> read_sysfs_device(const std::string& sys_block, const std::string& name,
+                                             const std::string& dev_dir) {
+  auto uevent = sys::read_file(sys_block + "/" + name + "/uevent", 4096);
+  if (!uevent) return std::nullopt;
+  SysfsDevice d;
+  d.path = dev_dir + "/" + name;
+  for (std::string_view line : split_lines(*uevent)) {
+    if (line == "DEVTYPE=partition") d.partition = true;
+    if (line.starts_with("PARTNAME=")) d.partname = std::string(line.substr(9));
+  }
+  // 512-byte sectors, whatever the device's own block size.
+  if (auto size = sys::read_file(sys_block + "/" + name + "/size", 64))
+    d.size = std::strtoull(size->c_str(), nullptr, 10) * 512;
+  return d;
+}
 
 std::optional<BlockDevice> probe_device(const std::string& path) {
   BlockDevice d;

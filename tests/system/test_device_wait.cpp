@@ -1,6 +1,7 @@
 // wait_for_devices(): a device that appears while waiting (a loop device
 // attached from another thread) is found through kernel uevents; one that
-// never appears times out; a device without media is not probed.
+// never appears times out; a device without media is not probed; only the
+// devices the config can name are probed.
 #include <CppUTest/TestHarness.h>
 #include <fcntl.h>
 #include <linux/loop.h>
@@ -18,6 +19,7 @@
 #include "device_wait.h"
 #include "harness.h"
 #include "loop_device.h"
+#include "probe_order.h"
 #include "sys.h"
 #include "unique_fd.h"
 
@@ -154,5 +156,74 @@ TEST(DeviceWait, SkipsDevicesWithoutMedia) {
     const strata::BlockDevice* found = strata::find_device(scan.devices, *spec);
     SYS_CHECK_MSG(found != nullptr, strata::describe_devices(scan.devices));
     SYS_EQ(with_media->path, found->path);
+  });
+}
+
+// The probe decision (probe_order.h) on real libblkid probes: a sysfs tree
+// made here describes a disk with GPT partitions (uevent DEVTYPE=partition,
+// PARTNAME=), each "device" an ext4 image file libblkid reads like a block
+// device. Only what can be a configured name is read; the rest is listed as
+// seen, not probed.
+namespace {
+
+void fake_block(const std::string& scratch, const std::string& name, const std::string& partname,
+                const std::string& label) {
+  const std::string sys = scratch + "/sys/" + name;
+  SYS_EQ(0, sh("mkdir -p " + quote(sys) + " " + quote(scratch + "/dev")));
+  std::string uevent = "MAJOR=7\nMINOR=1\nDEVNAME=" + name + "\n";
+  uevent += partname.empty() ? "DEVTYPE=disk\n" : "DEVTYPE=partition\nPARTN=1\nPARTNAME=" + partname + "\n";
+  SYS_CHECK(strata::sys::write_file(sys + "/uevent", uevent).ok());
+  SYS_CHECK(strata::sys::write_file(sys + "/size", "8192\n").ok());
+  const std::string image = scratch + "/dev/" + name;
+  SYS_EQ(0, sh("mkfs.ext4 -q -F -L " + label + " " + quote(image) + " 4M >/dev/null 2>&1"));
+}
+
+const strata::BlockDevice* by_path(const strata::DeviceScan& scan, const std::string& path) {
+  for (const auto& d : scan.devices)
+    if (d.path == path) return &d;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(DeviceWait, ProbesOnlyTheDevicesTheConfigCanName) {
+  run_isolated([&](Ctx& c) {
+    fake_block(c.scratch, "fda", "", "whole");
+    fake_block(c.scratch, "fda1", "root-a", "rootfs");
+    fake_block(c.scratch, "fda2", "root-b", "data");  // LABEL=data, though named like another slot
+    fake_block(c.scratch, "fda3", "data", "data");
+    const std::string sys = c.scratch + "/sys", dev = c.scratch + "/dev";
+
+    // PARTLABEL=root-a: sysfs names the one partition it can be; nothing else is read.
+    auto root = strata::parse_device_spec("PARTLABEL=root-a");
+    strata::DeviceScan scan = strata::wait_for_devices({*root}, 0, {}, sys.c_str(), dev.c_str());
+    SYS_CHECK_MSG(!scan.timed_out, strata::describe_devices(scan.devices));
+    SYS_EQ(size_t{1}, scan.probed);
+    SYS_EQ(size_t{4}, scan.devices.size());
+    const strata::BlockDevice* found = strata::find_device(scan.devices, *root);
+    SYS_CHECK_MSG(found != nullptr, strata::describe_devices(scan.devices));
+    SYS_EQ(dev + "/fda1", found->path);
+    SYS_EQ(std::string("ext4"), found->type);  // probed: libblkid read the superblock
+    SYS_EQ(std::string("rootfs"), found->label);
+    for (const char* other : {"/fda", "/fda2", "/fda3"}) {
+      const strata::BlockDevice* d = by_path(scan, dev + other);
+      SYS_CHECK_MSG(d != nullptr, std::string(other) + " not listed:\n" + strata::describe_devices(scan.devices));
+      SYS_EQ(std::string(strata::kCannotMatch), d->not_probed);
+      SYS_EQ(std::string(""), d->type);
+      SYS_EQ(std::string(""), d->label);
+    }
+    SYS_EQ(std::string("root-b"), by_path(scan, dev + "/fda2")->partlabel);  // what sysfs said is kept
+
+    // LABEL=data: only a superblock tells. The partition named "data" goes
+    // first and the scan stops there: the slot partition that also says
+    // LABEL=data is never read, and the whole disk neither.
+    auto data = strata::parse_device_spec("LABEL=data");
+    scan = strata::wait_for_devices({*root}, 0, {*data}, sys.c_str(), dev.c_str());
+    SYS_EQ(size_t{2}, scan.probed);
+    found = strata::find_device(scan.devices, *data);
+    SYS_CHECK_MSG(found != nullptr, strata::describe_devices(scan.devices));
+    SYS_EQ(dev + "/fda3", found->path);
+    SYS_EQ(std::string(strata::kAllFound), by_path(scan, dev + "/fda2")->not_probed);
+    SYS_EQ(std::string(strata::kAllFound), by_path(scan, dev + "/fda")->not_probed);
   });
 }
