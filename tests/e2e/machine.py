@@ -64,7 +64,8 @@ class Machine:
                                      stderr=subprocess.STDOUT, env=env, start_new_session=True,
                                      preexec_fn=_die_with_parent)
         self.log = open(self.log_path, "a") if self.log_path else None
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
         return self
 
     def _read(self):
@@ -176,6 +177,9 @@ class Machine:
 
     def close(self):
         self.power_cut()
+        # QEMU is gone: the reader reaches the end of its output, then the log closes.
+        if self.proc:
+            self.reader.join(5)
         for f in (self.proc.stdin, self.proc.stdout) if self.proc else ():
             try:
                 f.close()
