@@ -8,17 +8,14 @@
 // the bootloader state (slot_store: the same writes as `strata update` and
 // `mark-good`). An install that fails between the two leaves the slot bad and
 // writable until the next boot, which makes it read-only again.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstdio>
 
 #include "commands.h"
 #include "data_layout.h"
 #include "paths.h"
+#include "rauc_apply.h"
 #include "rauc_backend.h"
 #include "slot_store.h"
-#include "sys.h"
 #include "write_window.h"
 
 namespace cli {
@@ -60,19 +57,8 @@ int rauc_backend_command(const Context& c, const std::vector<std::string>& args)
                     ") was not found at boot (no boot_device in /run/strata/status); refused, nothing written");
       if (reply->window_boot) devices.push_back(c.boot_device[target]);
     }
-    if (reply->window == strata::RaucWindow::kClose) {
-      // What RAUC wrote reaches the flash and is read-only before the slot goes on trial.
-      for (const auto& d : devices) {
-        if (auto fd = strata::sys::open(d, O_RDONLY | O_CLOEXEC); fd && ::fsync(fd->get()) != 0)
-          return fail("cannot flush " + d + " before putting it on trial");
-        if (auto s = strata::set_block_readonly(d, true); !s) return fail(s.error().message());
-      }
-    }
-    if (auto s = store.write(*reply->write, "rauc " + args[0]); !s)
-      return fail("cannot write the slot record: " + s.error().message());
-    if (reply->window == strata::RaucWindow::kOpen)
-      for (const auto& d : devices)
-        if (auto s = strata::set_block_readonly(d, false); !s) return fail(s.error().message());
+    if (auto s = strata::apply_rauc_reply(*reply, devices, store, "rauc " + args[0]); !s)
+      return fail("rauc-backend " + args[0] + ": " + s.error().message());
     say("rauc-backend " + args[0] + (args.size() > 1 ? " " + args[1] : "") + (args.size() > 2 ? " " + args[2] : "") +
         ": " + strata::describe(store.read().state));
   }
