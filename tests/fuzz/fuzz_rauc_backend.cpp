@@ -1,11 +1,12 @@
 // libFuzzer: strata-rauc-backend's arguments (rauc_backend). The input: a
 // byte for the record (active slot, each slot's status), the booted slot
-// (bit 1: a group, bootloader = uboot) and tries, then commands, one a line, words split at blanks, each run on the
-// record the previous one wrote, as RAUC calls the backend in turn. Every
-// answer is one RAUC reads; every record written survives the trip to flash;
-// the booted slot is bad only after RAUC said so of it; a write window opens
-// or closes only on the slot not running (never the one booted), on its boot
-// partition only in a group, and a window opens only on a slot marked bad.
+// (bit 1: a group, bootloader = uboot) and tries, then commands, one a line,
+// words split at blanks, each run on the record the previous one wrote, as
+// RAUC calls the backend in turn. Every answer is one RAUC reads; every
+// record written survives the trip to flash; the booted slot is bad only
+// after RAUC said so of it; a write window opens or closes only on the slot
+// not running (never the one booted), on its boot partition only in a group,
+// and a window opens only on a slot marked bad.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
