@@ -54,7 +54,9 @@ Result<SlotState> set_state(const SlotState& s, int slot, int booted, const std:
 
 }  // namespace
 
-Result<RaucReply> rauc_backend(const SlotState& s, int booted, int tries, const std::vector<std::string>& args) {
+Result<RaucReply> rauc_backend(const SlotState& s, const RaucFacts& f, const std::vector<std::string>& args) {
+  const int booted = f.booted;
+  const int tries = f.tries;
   if (args.empty()) return plain_error("no command (get-primary, set-primary, get-state, set-state, get-current)");
   const std::string& cmd = args[0];
   const size_t want = cmd == "set-state" ? 3 : cmd == "set-primary" || cmd == "get-state" ? 2 : 1;
@@ -75,6 +77,9 @@ Result<RaucReply> rauc_backend(const SlotState& s, int booted, int tries, const 
     auto n = set_primary(s, *slot, booted, tries);
     if (!n) return n.error();
     r.write = *n;
+    // What RAUC wrote reaches the flash and is read-only before it can boot
+    // (idempotent when RAUC only switches to a good slot).
+    if (*slot != booted) r.window = RaucWindow::kClose;
   } else if (cmd == "set-state") {
     auto slot = bootname(args, 1);
     if (!slot) return slot.error();
@@ -82,8 +87,14 @@ Result<RaucReply> rauc_backend(const SlotState& s, int booted, int tries, const 
     auto n = set_state(s, *slot, booted, args[2]);
     if (!n) return n.error();
     r.write = *n;
+    // Bad and not running: RAUC writes it next.
+    if (*slot != booted && args[2] == "bad") r.window = RaucWindow::kOpen;
   } else {
     return plain_error("unknown command '" + cmd + "' (get-primary, set-primary, get-state, set-state, get-current)");
+  }
+  if (r.window != RaucWindow::kNone) {
+    r.window_slot = other_slot(booted);
+    r.window_boot = f.group;
   }
   return r;
 }

@@ -187,7 +187,13 @@ Status Executor::write_slot_record(const BootPlan& plan) {
 
 void Executor::protect_slots(const BootPlan& plan, std::vector<std::string>& warnings) {
   if (plan.slot_mode == SlotMode::kPartitions) {
-    for (const auto& dev : plan.slot_devices) {
+    // bootloader = uboot: a slot is a group, its boot partition (kernel,
+    // initramfs, cmdline.txt) as protected as its root; an update or RAUC
+    // opens both windows.
+    std::vector<std::string> devices(std::begin(plan.slot_devices), std::end(plan.slot_devices));
+    if (plan.bootloader == Bootloader::kUBoot)
+      devices.insert(devices.end(), std::begin(plan.boot_devices), std::end(plan.boot_devices));
+    for (const auto& dev : devices) {
       if (dev.empty()) continue;
       if (auto s = set_block_readonly(path(dev), true); !s) {
         warnings.push_back("slot partition " + dev + " stays writable: " + s.error().message());

@@ -29,12 +29,18 @@ def reboot(m, timeout=300):
     m.wait_exit(timeout)
 
 
-def boot(test, disk, drive, words):
+def boot(test, disk, drive, words="", firmware=False):
     """Boots the Debian disk with DRIVE attached (a file for the guest to read):
     1 GiB, since bundles and artifacts are copied into /run (tmpfs) to install.
-    Returns the machine once systemd runs with no failed unit."""
-    m = test.boot(disk=disk, words=words, drives=[drive], qemu_extra="-m 1024",
-                  initrd=artifact(test.board, "initramfs.cpio.gz"))
+    firmware: through U-Boot from disk-uboot.img (its words are in cmdline.txt);
+    the disk goes last, since virtio-mmio enumerates disks in reverse and
+    U-Boot's distro boot scans virtio 0 only. Returns the machine once systemd
+    runs with no failed unit."""
+    if firmware:
+        m = test.boot(disk=drive, drives=[disk], qemu_extra="-m 1024", firmware=True)
+    else:
+        m = test.boot(disk=disk, words=words, drives=[drive], qemu_extra="-m 1024",
+                      initrd=artifact(test.board, "initramfs.cpio.gz"))
     test.assertEqual(wait_running(m), "running", m.tail())
     test.assertEqual(failed_units(m), "")
     return m

@@ -1,9 +1,12 @@
 // libFuzzer: strata-rauc-backend's arguments (rauc_backend). The input: a
-// byte for the record (active slot, each slot's status), the booted slot and
-// tries, then commands, one a line, words split at blanks, each run on the
-// record the previous one wrote, as RAUC calls the backend in turn. Every
-// answer is one RAUC reads; every record written survives the trip to flash;
-// the booted slot is bad only after RAUC said so of it.
+// byte for the record (active slot, each slot's status), the booted slot
+// (bit 1: a group, bootloader = uboot) and tries, then commands, one a line,
+// words split at blanks, each run on the record the previous one wrote, as
+// RAUC calls the backend in turn. Every answer is one RAUC reads; every
+// record written survives the trip to flash; the booted slot is bad only
+// after RAUC said so of it; a write window opens or closes only on the slot
+// not running (never the one booted), on its boot partition only in a group,
+// and a window opens only on a slot marked bad.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -26,6 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const int booted = data[1] & 1;
   const int tries = data[2] % (kMaxTries + 1);
+  const bool group = (data[1] & 2) != 0;  // bootloader = uboot
   std::string_view rest(reinterpret_cast<const char*>(data + 3), size - 3);
   for (int calls = 0; !rest.empty() && calls < 16; calls++) {
     const size_t nl = rest.find('\n');
@@ -37,19 +41,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (end > at) args.emplace_back(line.substr(at, end - at));
       at = end + 1;
     }
-    auto r = rauc_backend(s, booted, tries, args);
+    auto r = rauc_backend(s, {booted, tries, group}, args);
     if (!r) {
       if (r.error().message().empty()) abort();
       continue;
     }
     const std::string& cmd = args[0];
     if (cmd.starts_with("get-")) {
-      if (r->write) abort();  // asking changes nothing
+      if (r->write || r->window != RaucWindow::kNone) abort();  // asking changes nothing
       if (r->out != "a\n" && r->out != "b\n" && r->out != "good\n" && r->out != "bad\n") abort();
       continue;
     }
     if (!r->write) abort();
     const SlotState& n = *r->write;
+    if (r->window == RaucWindow::kNone) {
+      if (r->window_slot != -1 || r->window_boot) abort();
+    } else {
+      if (r->window_slot != other_slot(booted) || r->window_boot != group) abort();
+      if (r->window == RaucWindow::kOpen && n.slot[r->window_slot].status != SlotStatus::kBad) abort();
+    }
     auto back = parse_slot_state(serialize_slot_state(n));
     if (!back || !(*back == n)) abort();
     const bool booted_marked_bad =

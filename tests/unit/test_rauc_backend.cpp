@@ -1,6 +1,8 @@
 // RAUC's custom bootloader backend over the slot record: what RAUC's install
 // (set-state target bad, write, set-primary target), `rauc status mark-good`
-// and `mark-active` do to strata's record, and every refusal.
+// and `mark-active` do to strata's record, the write windows each call opens
+// or closes (the root, and with bootloader = uboot the boot partition too),
+// and every refusal.
 #include <CppUTest/TestHarness.h>
 
 #include "rauc_backend.h"
@@ -9,14 +11,14 @@ using namespace strata;
 
 namespace {
 
-RaucReply call(const SlotState& s, int booted, std::vector<std::string> args) {
-  auto r = rauc_backend(s, booted, 3, args);
+RaucReply call(const SlotState& s, int booted, std::vector<std::string> args, bool group = false) {
+  auto r = rauc_backend(s, {booted, 3, group}, args);
   CHECK_TEXT(static_cast<bool>(r), r ? "" : r.error().message().c_str());
   return *r;
 }
 
-std::string refused(const SlotState& s, int booted, std::vector<std::string> args) {
-  auto r = rauc_backend(s, booted, 3, args);
+std::string refused(const SlotState& s, int booted, std::vector<std::string> args, bool group = false) {
+  auto r = rauc_backend(s, {booted, 3, group}, args);
   CHECK_FALSE(static_cast<bool>(r));
   return r.error().message();
 }
@@ -95,4 +97,46 @@ TEST(RaucBackend, BadCallsAreRefusedWithWhatIsWrong) {
   CHECK(refused(s, 0, {"set-state", "b"}).find("missing the state") != std::string::npos);
   CHECK(refused(s, 0, {"set-state", "b", "meh"}).find("unknown state 'meh'") != std::string::npos);
   CHECK(refused(s, 0, {"get-primary", "a"}).find("too many arguments") != std::string::npos);
+}
+
+TEST(RaucBackend, AnInstallOpensTheTargetsWindowAfterMarkingItBadAndClosesItBeforeTheTrial) {
+  for (bool group : {false, true}) {
+    SlotState s = initial_slot_state();
+    auto bad = call(s, 0, {"set-state", "b", "bad"}, group);
+    CHECK(bad.window == RaucWindow::kOpen);
+    LONGS_EQUAL(1, bad.window_slot);
+    CHECK_EQUAL(group, bad.window_boot);  // a group: RAUC writes boot-b too
+    auto primary = call(*bad.write, 0, {"set-primary", "b"}, group);
+    CHECK(primary.window == RaucWindow::kClose);
+    LONGS_EQUAL(1, primary.window_slot);
+    CHECK_EQUAL(group, primary.window_boot);
+    CHECK(primary.write->slot[1].status == SlotStatus::kTrial);
+    // Booted into b: confirming or asking touches no window.
+    auto good = call(*primary.write, 1, {"set-state", "b", "good"}, group);
+    CHECK(good.window == RaucWindow::kNone);
+    LONGS_EQUAL(-1, good.window_slot);
+    CHECK(call(*good.write, 1, {"get-primary"}, group).window == RaucWindow::kNone);
+  }
+}
+
+TEST(RaucBackend, TheRunningSlotsWindowNeverOpens) {
+  SlotState s = initial_slot_state();
+  s.slot[1].status = SlotStatus::kGood;
+  auto r = call(s, 0, {"set-state", "a", "bad"}, true);  // as strata mark-bad: a stays read-only, running
+  CHECK(r.window == RaucWindow::kNone);
+  auto same = call(s, 0, {"set-primary", "a"}, true);
+  CHECK(same.window == RaucWindow::kNone);
+}
+
+TEST(RaucBackend, AGroupGoesThroughTheSameTransitionsAsARoot) {
+  // bootloader = uboot changes which partitions open, never the record: the
+  // record and the bootloader state get what `strata update` and mark-good write.
+  SlotState s = initial_slot_state();
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"set-state", "b", "bad"}, {"set-primary", "b"}, {"set-state", "a", "good"}, {"set-primary", "a"}}) {
+    auto plain = call(s, 0, args, false);
+    auto group = call(s, 0, args, true);
+    CHECK(*plain.write == *group.write);
+    s = *group.write;
+  }
 }

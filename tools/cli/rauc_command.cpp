@@ -3,19 +3,19 @@
 // keeps strata's rule that slots are read-only outside an update: RAUC marks
 // its target bad before writing it (the window opens: BLKROSET cleared) and
 // makes it primary once written (flushed, read-only again, then on trial).
-// An install that fails between the two leaves the slot bad and writable
-// until the next boot, which makes it read-only again.
-#include <fcntl.h>
-#include <unistd.h>
-
+// With bootloader = uboot the target is a group, boot-x and root-x, both
+// windows move together, and the record write is strata's slot record then
+// the bootloader state (slot_store: the same writes as `strata update` and
+// `mark-good`). An install that fails between the two leaves the slot bad and
+// writable until the next boot, which makes it read-only again.
 #include <cstdio>
 
 #include "commands.h"
 #include "data_layout.h"
 #include "paths.h"
+#include "rauc_apply.h"
 #include "rauc_backend.h"
 #include "slot_store.h"
-#include "sys.h"
 #include "write_window.h"
 
 namespace cli {
@@ -25,11 +25,6 @@ int rauc_backend_command(const Context& c, const std::vector<std::string>& args)
     return fail(c.status.is_null() ? c.status_error : "this system does not boot from A/B slots ([slots] mode = none)");
   if (c.mode != strata::SlotMode::kPartitions)
     return fail("the RAUC backend drives partition slots ([slots] mode = partitions) only");
-  // A slot is a group there (kernel, initramfs, root); RAUC's system.conf maps only the root.
-  if (c.uboot && !args.empty() && args[0].starts_with("set-"))
-    return fail(
-        "the RAUC backend does not drive [slots] bootloader = uboot yet: RAUC would write the root without "
-        "its kernel and initramfs");
   const bool changes = !args.empty() && args[0].starts_with("set-");
   std::optional<strata::StorageLock> lock;
   if (changes) {
@@ -43,24 +38,27 @@ int rauc_backend_command(const Context& c, const std::vector<std::string>& args)
   if (r.health == strata::StateHealth::kUnreadable && changes)
     return fail("the slot record is unreadable (" + r.detail +
                 "); `strata mark-good` on a working system writes a fresh one");
-  auto reply = strata::rauc_backend(r.state, c.booted, c.loaded.config.slot_tries, args);
+  const strata::RaucFacts facts{c.booted, c.loaded.config.slot_tries, c.uboot};
+  auto reply = strata::rauc_backend(r.state, facts, args);
   if (!reply) return fail("rauc-backend: " + reply.error().message());
   if (reply->write) {
-    const int target = strata::other_slot(c.booted);
-    const std::string& device = c.device[target];
-    const bool opening = args[0] == "set-state" && args.size() == 3 && args[2] == "bad" &&
-                         reply->write->slot[target].status == strata::SlotStatus::kBad;
-    const bool closing = args[0] == "set-primary" && reply->write->active == target;
-    if (closing) {
-      // What RAUC wrote reaches the flash before the slot goes on trial.
-      if (auto fd = strata::sys::open(device, O_RDONLY | O_CLOEXEC); fd && ::fsync(fd->get()) != 0)
-        return fail("cannot flush " + device + " before putting it on trial");
-      if (auto s = strata::set_block_readonly(device, true); !s) return fail(s.error().message());
+    // The target's storage: its root, and with bootloader = uboot its boot partition.
+    std::vector<std::string> devices;
+    if (reply->window != strata::RaucWindow::kNone) {
+      const int target = reply->window_slot;
+      const std::string name(1, strata::slot_name(target));
+      if (c.device[target].empty())
+        return fail("rauc-backend " + args[0] + ": " + strata::slot_word(target) +
+                    "'s root partition was not found at boot (not in /run/strata/status); refused, nothing written");
+      devices.push_back(c.device[target]);
+      if (reply->window_boot && c.boot_device[target].empty())
+        return fail("rauc-backend " + args[0] + ": [slots] bootloader = uboot: " + strata::slot_word(target) +
+                    "'s boot partition (GPT name boot-" + name +
+                    ") was not found at boot (no boot_device in /run/strata/status); refused, nothing written");
+      if (reply->window_boot) devices.push_back(c.boot_device[target]);
     }
-    if (auto s = store.write(*reply->write, "rauc " + args[0]); !s)
-      return fail("cannot write the slot record: " + s.error().message());
-    if (opening)
-      if (auto s = strata::set_block_readonly(device, false); !s) return fail(s.error().message());
+    if (auto s = strata::apply_rauc_reply(*reply, devices, store, "rauc " + args[0]); !s)
+      return fail("rauc-backend " + args[0] + ": " + s.error().message());
     say("rauc-backend " + args[0] + (args.size() > 1 ? " " + args[1] : "") + (args.size() > 2 ? " " + args[2] : "") +
         ": " + strata::describe(store.read().state));
   }
