@@ -32,12 +32,20 @@ std::vector<DeviceSpec> required_devices(const Config& config) {
   return out;
 }
 
+namespace {
+// A slot's boot partition (kernel, initramfs, command line) with bootloader =
+// uboot: found by the GPT name tools/mkdisk gives it.
+std::optional<DeviceSpec> boot_partition_spec(int slot) {
+  return parse_device_spec(std::string("PARTLABEL=boot-") + slot_name(slot));
+}
+}  // namespace
+
 std::vector<DeviceSpec> named_devices(const Config& config) {
   std::vector<DeviceSpec> out = required_devices(config);
   if (config.bootloader == Bootloader::kUBoot) {
     if (auto s = parse_device_spec(config.bootstate_source)) out.push_back(*s);
     for (int i = 0; i < kSlotCount; i++)
-      if (auto s = parse_device_spec(std::string("PARTLABEL=boot-") + slot_name(i))) out.push_back(*s);
+      if (auto s = boot_partition_spec(i)) out.push_back(*s);
   }
   return out;
 }
@@ -141,9 +149,9 @@ static bool decide_slot(const Facts& facts, BootPlan& p, Config& c) {
     auto spec = parse_device_spec(c.bootstate_source);
     if (const BlockDevice* d = spec ? find_device(facts.devices, *spec) : nullptr) p.bootstate_device = d->path;
     // Each slot's kernel, initramfs and command line: the partitions the boot
-    // script loads them from, by the GPT names tools/mkdisk gives them.
+    // script loads them from.
     for (int i = 0; i < kSlotCount; i++) {
-      auto boot = parse_device_spec(std::string("PARTLABEL=boot-") + slot_name(i));
+      auto boot = boot_partition_spec(i);
       if (const BlockDevice* d = boot ? find_device(facts.devices, *boot) : nullptr) p.boot_devices[i] = d->path;
     }
   }

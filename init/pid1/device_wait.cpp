@@ -20,10 +20,6 @@
 namespace strata {
 namespace {
 
-bool all_found(const std::vector<DeviceSpec>& wanted, const std::vector<BlockDevice>& have) {
-  return all_named_found(wanted, have);
-}
-
 // Replaces what was known of the same path (a change uevent: media arrived).
 void add_or_replace(std::vector<BlockDevice>& have, BlockDevice d) {
   for (auto& h : have) {
@@ -130,7 +126,7 @@ DeviceScan wait_for_devices(const std::vector<DeviceSpec>& wanted, int timeout_m
     scan.devices.push_back(unprobed_device(seen[i], why));
   }
 
-  while (!all_found(wanted, scan.devices)) {
+  while (!all_named_found(wanted, scan.devices)) {
     int64_t left = timeout_ms - (monotonic_ms() - start);
     if (left <= 0 || !sock.valid()) {
       scan.timed_out = true;
