@@ -1,0 +1,80 @@
+// libFuzzer: the Mender update module's states (mender_module). The input: a
+// byte for the record (active slot, each slot's status), a byte for the booted
+// slot (bit 0), then lines: the first is what the payload directory's
+// `installed` file holds (the slot Download wrote, read with parse_slot_name
+// as the CLI does), each further line a state name Mender runs the module
+// with, each on the record the previous one wrote. Every answer is one Mender
+// reads; only Download installs, only the two reboot states reboot, only
+// Commit and Rollback write; every record written survives the trip to flash;
+// Commit leaves the running slot good, Rollback boots a good slot; a good
+// slot is never lost, and Download installs only from a good running slot.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "mender_module.h"
+#include "slot_state.h"
+
+namespace {
+
+bool any_good(const strata::SlotState& s) {
+  for (const auto& slot : s.slot)
+    if (slot.status == strata::SlotStatus::kGood) return true;
+  return false;
+}
+
+std::string_view next_line(std::string_view& rest) {
+  const size_t nl = rest.find('\n');
+  const std::string_view line = rest.substr(0, nl);
+  rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+  return line;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace strata;
+  if (size < 2) return 0;
+  constexpr SlotStatus kStatus[4] = {SlotStatus::kGood, SlotStatus::kTrial, SlotStatus::kBad, SlotStatus::kGood};
+  SlotState s = initial_slot_state();
+  s.active = data[0] & 1;
+  for (int i = 0; i < kSlotCount; i++) {
+    s.slot[i].status = kStatus[(data[0] >> (1 + 2 * i)) & 3];
+    s.slot[i].tries = s.slot[i].status == SlotStatus::kTrial ? (data[0] >> 5) + 1 : 0;
+  }
+  // 2 and 3 stand for a status file naming no A/B slot, which the module refuses.
+  const int booted = (data[1] & 2) ? 2 + (data[1] & 1) : data[1] & 1;
+  std::string_view rest(reinterpret_cast<const char*>(data + 2), size - 2);
+  const std::optional<int> installed = parse_slot_name(next_line(rest));
+  if (installed && *installed != 0 && *installed != 1) abort();
+  for (int calls = 0; !rest.empty() && calls < 16; calls++) {
+    const std::string_view state = next_line(rest);
+    auto r = mender_module(state, s, booted, installed);
+    if (booted != 0 && booted != 1) {
+      if (r) abort();  // no slot to speak for
+      return 0;
+    }
+    if (!r) {
+      if (r.error().message().empty()) abort();
+      continue;
+    }
+    const bool query = state == "NeedsArtifactReboot" || state == "SupportsRollback";
+    if (query ? r->out != "Yes\n" : !r->out.empty()) abort();
+    if ((r->step == MenderStep::kInstall) != (state == "Download")) abort();
+    if (r->step == MenderStep::kInstall && s.slot[booted].status != SlotStatus::kGood) abort();
+    if ((r->step == MenderStep::kReboot) != (state == "ArtifactReboot" || state == "ArtifactRollbackReboot")) abort();
+    if (!r->write) continue;
+    if (state != "ArtifactCommit" && state != "ArtifactRollback") abort();
+    const SlotState& n = *r->write;
+    auto back = parse_slot_state(serialize_slot_state(n));
+    if (!back || !(*back == n)) abort();
+    if (state == "ArtifactCommit" && n.slot[booted].status != SlotStatus::kGood) abort();
+    if (state == "ArtifactRollback" && n.slot[n.active].status != SlotStatus::kGood) abort();
+    if (any_good(s) && !any_good(n)) abort();
+    s = n;
+  }
+  return 0;
+}
