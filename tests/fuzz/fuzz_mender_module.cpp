@@ -1,7 +1,7 @@
 // libFuzzer: the Mender update module's states (mender_module). The input: a
 // byte for the record (active slot, each slot's status), a byte for the booted
-// slot (bit 0), then lines: the first is what the payload directory's
-// `installed` file holds (the slot Download wrote, read with parse_slot_name
+// slot (bit 0; bit 1: none named), then lines: the first is what the payload directory's
+// `tmp/strata-slot` holds (the slot Download wrote, read with parse_slot_name
 // as the CLI does), each further line a state name Mender runs the module
 // with, each on the record the previous one wrote. Every answer is one Mender
 // reads; only Download installs, only the two reboot states reboot, only
