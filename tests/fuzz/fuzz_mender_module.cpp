@@ -1,13 +1,13 @@
 // libFuzzer: the Mender update module's states (mender_module). The input: a
-// byte for the record (active slot, each slot's status), a byte for the booted
-// slot (bit 0; bit 1: none named), then lines: the first is what the payload directory's
+// byte for the record (slot_record_input.h), a byte for the booted slot (bit
+// 0; bit 1: none named), then lines: the first is what the payload's
 // `tmp/strata-slot` holds (the slot Download wrote, read with parse_slot_name
 // as the CLI does), each further line a state name Mender runs the module
 // with, each on the record the previous one wrote. Every answer is one Mender
-// reads; only Download installs, only the two reboot states reboot, only
-// Commit and Rollback write; every record written survives the trip to flash;
-// Commit leaves the running slot good, Rollback boots a good slot; a good
-// slot is never lost, and Download installs only from a good running slot.
+// reads; only Download installs, and only from a good running slot; only the
+// two reboot states reboot; only Commit and Rollback write; every record
+// written survives the trip to flash; Commit leaves the running slot good,
+// Rollback boots a good slot, and a good slot is never lost.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "mender_module.h"
+#include "slot_record_input.h"
 #include "slot_state.h"
 
 namespace {
@@ -26,25 +27,12 @@ bool any_good(const strata::SlotState& s) {
   return false;
 }
 
-std::string_view next_line(std::string_view& rest) {
-  const size_t nl = rest.find('\n');
-  const std::string_view line = rest.substr(0, nl);
-  rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-  return line;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace strata;
   if (size < 2) return 0;
-  constexpr SlotStatus kStatus[4] = {SlotStatus::kGood, SlotStatus::kTrial, SlotStatus::kBad, SlotStatus::kGood};
-  SlotState s = initial_slot_state();
-  s.active = data[0] & 1;
-  for (int i = 0; i < kSlotCount; i++) {
-    s.slot[i].status = kStatus[(data[0] >> (1 + 2 * i)) & 3];
-    s.slot[i].tries = s.slot[i].status == SlotStatus::kTrial ? (data[0] >> 5) + 1 : 0;
-  }
+  SlotState s = slot_record_from_byte(data[0]);
   // 2 and 3 stand for a status file naming no A/B slot, which the module refuses.
   const int booted = (data[1] & 2) ? 2 + (data[1] & 1) : data[1] & 1;
   std::string_view rest(reinterpret_cast<const char*>(data + 2), size - 2);

@@ -15,26 +15,19 @@
 #include <vector>
 
 #include "rauc_backend.h"
+#include "slot_record_input.h"
 #include "slot_state.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace strata;
   if (size < 3) return 0;
-  constexpr SlotStatus kStatus[4] = {SlotStatus::kGood, SlotStatus::kTrial, SlotStatus::kBad, SlotStatus::kGood};
-  SlotState s = initial_slot_state();
-  s.active = data[0] & 1;
-  for (int i = 0; i < kSlotCount; i++) {
-    s.slot[i].status = kStatus[(data[0] >> (1 + 2 * i)) & 3];
-    s.slot[i].tries = s.slot[i].status == SlotStatus::kTrial ? (data[0] >> 5) + 1 : 0;
-  }
+  SlotState s = slot_record_from_byte(data[0]);
   const int booted = data[1] & 1;
   const int tries = data[2] % (kMaxTries + 1);
   const bool group = (data[1] & 2) != 0;  // bootloader = uboot
   std::string_view rest(reinterpret_cast<const char*>(data + 3), size - 3);
   for (int calls = 0; !rest.empty() && calls < 16; calls++) {
-    const size_t nl = rest.find('\n');
-    const std::string_view line = rest.substr(0, nl);
-    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    const std::string_view line = next_line(rest);
     std::vector<std::string> args;
     for (size_t at = 0; at < line.size();) {
       const size_t end = std::min(line.find(' ', at), line.size());

@@ -1,0 +1,31 @@
+// How the call-sequence targets (fuzz_rauc_backend, fuzz_mender_module) read
+// their input: one byte for the slot record the sequence starts from, then
+// lines, one call each.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "slot_state.h"
+
+// Bit 0: the active slot; bits 1-2 and 3-4: slot a's and b's status (good,
+// trial, bad, good); bits 5-7: a trial's tries left, less one.
+inline strata::SlotState slot_record_from_byte(uint8_t b) {
+  using namespace strata;
+  constexpr SlotStatus kStatus[4] = {SlotStatus::kGood, SlotStatus::kTrial, SlotStatus::kBad, SlotStatus::kGood};
+  SlotState s = initial_slot_state();
+  s.active = b & 1;
+  for (int i = 0; i < kSlotCount; i++) {
+    s.slot[i].status = kStatus[(b >> (1 + 2 * i)) & 3];
+    s.slot[i].tries = s.slot[i].status == SlotStatus::kTrial ? (b >> 5) + 1 : 0;
+  }
+  return s;
+}
+
+// The next line of `rest` (without its newline); `rest` moves past it.
+inline std::string_view next_line(std::string_view& rest) {
+  const size_t nl = rest.find('\n');
+  const std::string_view line = rest.substr(0, nl);
+  rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+  return line;
+}
