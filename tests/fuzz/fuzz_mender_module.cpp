@@ -18,6 +18,7 @@
 #include "mender_module.h"
 #include "slot_record_input.h"
 #include "slot_state.h"
+#include "text.h"
 
 namespace {
 
@@ -35,11 +36,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   SlotState s = slot_record_from_byte(data[0]);
   // 2 and 3 stand for a status file naming no A/B slot, which the module refuses.
   const int booted = (data[1] & 2) ? 2 + (data[1] & 1) : data[1] & 1;
-  std::string_view rest(reinterpret_cast<const char*>(data + 2), size - 2);
-  const std::optional<int> installed = parse_slot_name(next_line(rest));
+  const auto lines = split_lines(std::string_view(reinterpret_cast<const char*>(data + 2), size - 2));
+  const std::optional<int> installed = parse_slot_name(lines.empty() ? std::string_view() : lines[0]);
   if (installed && *installed != 0 && *installed != 1) abort();
-  for (int calls = 0; !rest.empty() && calls < 16; calls++) {
-    const std::string_view state = next_line(rest);
+  for (size_t calls = 1; calls < lines.size() && calls <= 16; calls++) {
+    const std::string_view state = lines[calls];
     auto r = mender_module(state, s, booted, installed);
     if (booted != 0 && booted != 1) {
       if (r) abort();  // no slot to speak for

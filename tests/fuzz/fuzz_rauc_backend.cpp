@@ -17,6 +17,7 @@
 #include "rauc_backend.h"
 #include "slot_record_input.h"
 #include "slot_state.h"
+#include "text.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace strata;
@@ -25,9 +26,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int booted = data[1] & 1;
   const int tries = data[2] % (kMaxTries + 1);
   const bool group = (data[1] & 2) != 0;  // bootloader = uboot
-  std::string_view rest(reinterpret_cast<const char*>(data + 3), size - 3);
-  for (int calls = 0; !rest.empty() && calls < 16; calls++) {
-    const std::string_view line = next_line(rest);
+  const auto lines = split_lines(std::string_view(reinterpret_cast<const char*>(data + 3), size - 3));
+  for (size_t calls = 0; calls < lines.size() && calls < 16; calls++) {
+    const std::string_view line = lines[calls];
     std::vector<std::string> args;
     for (size_t at = 0; at < line.size();) {
       const size_t end = std::min(line.find(' ', at), line.size());

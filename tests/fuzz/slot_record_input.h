@@ -1,10 +1,8 @@
-// How the call-sequence targets (fuzz_rauc_backend, fuzz_mender_module) read
-// their input: one byte for the slot record the sequence starts from, then
-// lines, one call each.
+// The slot record the call-sequence targets (fuzz_rauc_backend,
+// fuzz_mender_module) start from: one byte of their input.
 #pragma once
 
 #include <cstdint>
-#include <string_view>
 
 #include "slot_state.h"
 
@@ -20,12 +18,4 @@ inline strata::SlotState slot_record_from_byte(uint8_t b) {
     s.slot[i].tries = s.slot[i].status == SlotStatus::kTrial ? (b >> 5) + 1 : 0;
   }
   return s;
-}
-
-// The next line of `rest` (without its newline); `rest` moves past it.
-inline std::string_view next_line(std::string_view& rest) {
-  const size_t nl = rest.find('\n');
-  const std::string_view line = rest.substr(0, nl);
-  rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-  return line;
 }
